@@ -1,0 +1,38 @@
+"""Provider metadata read by Airflow's ProvidersManager through the entry point.
+
+Airflow imports this module for every CLI call and every DAG parse that touches the
+providers manager, so it must stay import-free: plain data only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_dataops import __version__
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Describe airflow-dataops to Airflow (the ``apache_airflow_provider`` entry point)."""
+    return {
+        "package-name": "airflow-dataops",
+        "name": "DataOps supercluster",
+        "description": (
+            "Supercluster-aware Airflow: per-task cluster placement for pods, quantum tasks with "
+            "capped cost, federated SQL and MLflow lineage."
+        ),
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "DataOps supercluster",
+                "external-doc-url": "https://github.com/airflow-dataops/airflow-dataops",
+                "tags": ["software"],
+            }
+        ],
+        "hooks": [],
+        "operators": [],
+        "sensors": [],
+        "triggers": [],
+        "connection-types": [],
+        "extra-links": [],
+        "plugins": [],
+    }

@@ -1,0 +1,222 @@
+"""Showcase: segment customers and plan a campaign, cut into levels of abstraction.
+
+This is the pipeline of the seed document "Quantum AI - Part 4 - The key role of
+DataOps": the top level is made of business steps (TaskGroups) and each business step
+is a sub-pipeline of finer steps. The split is what lets the meta-orchestrator send
+each finer step where it runs best, and send only the step that benefits from it
+("optimise the campaign") to a quantum backend.
+
+In this version every finer step is a plain Airflow task running the functions of
+``customer_campaign``; later versions move steps onto the provider's operators.
+Those functions are imported inside the tasks, so parsing this file never loads
+numpy or scikit-learn.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import Param, dag, task, task_group
+
+DAG_ID = "showcase_customer_campaign"
+DEFAULT_WORKDIR = os.environ.get(
+    "DATAOPS_SHOWCASE_DIR", os.path.join(os.environ.get("AIRFLOW_HOME", "~/airflow"), "showcase")
+)
+
+
+@task
+def start_run(workdir: str, run_id: str | None = None) -> str:
+    """Give the run its own folder so that runs never overwrite each other.
+
+    ``run_id`` is filled in by Airflow from the task context.
+    """
+    run_dir = Path(workdir).expanduser() / "runs" / re.sub(r"[^A-Za-z0-9_.-]", "_", str(run_id))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return str(run_dir)
+
+
+# --- prepare customer data -------------------------------------------------------
+
+
+@task
+def extract_customers(run_dir: str, n_customers: int, seed: int) -> str:
+    """Generate the synthetic customer base (stand-in for an extraction)."""
+    from customer_campaign.dataset import generate_customers
+
+    path = Path(run_dir) / "raw" / "customers.csv"
+    generate_customers(path, n_customers=int(n_customers), seed=int(seed))
+    return str(path)
+
+
+@task
+def detect_missing_values(raw_path: str) -> dict[str, int]:
+    """Count the gaps per column; the counts land in XCom for the record."""
+    from customer_campaign.prepare import detect_missing_values
+
+    return detect_missing_values(Path(raw_path))
+
+
+@task
+def impute_missing_values(raw_path: str, run_dir: str, missing: dict[str, int]) -> str:
+    """Fill the gaps found by ``detect_missing_values``."""
+    from customer_campaign.prepare import impute_missing_values
+
+    out = Path(run_dir) / "clean" / "customers.csv"
+    impute_missing_values(Path(raw_path), out)
+    return str(out)
+
+
+@task
+def scale_features(clean_path: str, run_dir: str) -> dict[str, str]:
+    """Standardise the numeric features for K-Means."""
+    from customer_campaign.prepare import scale_features
+
+    out = Path(run_dir) / "features" / "customers.npy"
+    scale_features(Path(clean_path), out)
+    return {"clean": clean_path, "features": str(out)}
+
+
+# --8<-- [start:business_step]
+@task_group(group_id="prepare_customer_data")
+def prepare_customer_data(run_dir: str) -> Any:
+    """Business step: from raw extraction to clean, scaled features."""
+    raw = extract_customers(run_dir, "{{ params.n_customers }}", "{{ params.seed }}")
+    clean = impute_missing_values(raw, run_dir, detect_missing_values(raw))
+    return scale_features(clean, run_dir)
+
+
+# --8<-- [end:business_step]
+
+
+# --- segment customers -----------------------------------------------------------
+
+
+@task
+def choose_cluster_count(prepared: dict[str, str]) -> dict[str, float]:
+    """Pick the number of segments by silhouette score."""
+    from customer_campaign.segment import choose_cluster_count
+
+    return choose_cluster_count(Path(prepared["features"]))
+
+
+@task
+def run_kmeans(prepared: dict[str, str], choice: dict[str, float], run_dir: str) -> str:
+    """Run K-Means with the chosen number of segments."""
+    from customer_campaign.segment import run_kmeans
+
+    out = Path(run_dir) / "segments" / "assignments.csv"
+    run_kmeans(Path(prepared["features"]), Path(prepared["clean"]), int(choice["k"]), out)
+    return str(out)
+
+
+@task
+def profile_segments(prepared: dict[str, str], assignments: str, run_dir: str) -> str:
+    """Describe each segment and estimate its campaign economics."""
+    from customer_campaign.segment import profile_segments
+
+    out = Path(run_dir) / "segments" / "profiles.json"
+    profile_segments(Path(prepared["clean"]), Path(assignments), out)
+    return str(out)
+
+
+@task_group(group_id="segment_customers")
+def segment_customers(prepared: Any, run_dir: str) -> Any:
+    """Business step: group customers into segments with known economics."""
+    assignments = run_kmeans(prepared, choose_cluster_count(prepared), run_dir)
+    return profile_segments(prepared, assignments, run_dir)
+
+
+# --- optimise the campaign -------------------------------------------------------
+
+
+@task
+def build_qubo(profiles_path: str, budget: float) -> dict[str, Any]:
+    """State "which segments to target under the budget" as a QUBO."""
+    import json
+
+    from customer_campaign.optimise import build_campaign_qubo
+
+    profiles = json.loads(Path(profiles_path).read_text())
+    return build_campaign_qubo(profiles, float(budget)).to_dict()
+
+
+@task
+def solve_qubo(qubo: dict[str, Any]) -> dict[str, Any]:
+    """Solve the QUBO (exact enumeration until the quantum step lands)."""
+    from customer_campaign.optimise import CampaignQubo, solve_exactly
+
+    return solve_exactly(CampaignQubo.from_dict(qubo))
+
+
+@task
+def check_budget(plan: dict[str, Any], budget: float) -> dict[str, Any]:
+    """Refuse a plan over budget before anything is published."""
+    from customer_campaign.optimise import check_plan
+
+    return check_plan(plan, float(budget))
+
+
+@task_group(group_id="optimise_the_campaign")
+def optimise_the_campaign(profiles_path: Any) -> Any:
+    """Business step: the step that will benefit from a quantum sampler."""
+    budget = "{{ params.budget }}"
+    return check_budget(solve_qubo(build_qubo(profiles_path, budget)), budget)
+
+
+# --- publish ---------------------------------------------------------------------
+
+
+@task
+def write_target_list(plan: dict[str, Any], run_dir: str) -> dict[str, Any]:
+    """Write the customers the campaign will contact."""
+    from customer_campaign.publish import write_target_list
+
+    out = Path(run_dir) / "publish" / "campaign_targets.csv"
+    segments = [int(s) for s in plan["segments"]]
+    count = write_target_list(Path(run_dir) / "segments" / "assignments.csv", segments, out)
+    return {"targets_path": str(out), "targets": count}
+
+
+@task
+def write_run_report(plan: dict[str, Any], targets: dict[str, Any], run_dir: str) -> str:
+    """Write the report that ``make demo`` prints."""
+    from customer_campaign.publish import write_report
+
+    report = {"dag_id": DAG_ID, "run_dir": run_dir, "plan": plan, **targets}
+    return str(write_report(Path(run_dir) / "publish" / "report.json", report))
+
+
+@task_group(group_id="publish")
+def publish(plan: Any, run_dir: str) -> None:
+    """Business step: hand the campaign to the people who run it."""
+    write_run_report(plan, write_target_list(plan, run_dir), run_dir)
+
+
+# --8<-- [start:showcase_dag]
+@dag(
+    dag_id=DAG_ID,
+    schedule=None,
+    catchup=False,
+    tags=["showcase", "airflow-dataops"],
+    doc_md=__doc__,
+    params={
+        "workdir": Param(DEFAULT_WORKDIR, type="string", description="Folder the run writes its files under."),
+        "n_customers": Param(3000, type="integer", minimum=50, description="Synthetic customers to generate."),
+        "seed": Param(42, type="integer", description="Seed of the synthetic customer base."),
+        "budget": Param(9000.0, type="number", exclusiveMinimum=0, description="Campaign budget in dollars."),
+    },
+)
+def showcase_customer_campaign() -> None:
+    """Top level: the four business steps, in order."""
+    run_dir = start_run("{{ params.workdir }}")
+    prepared = prepare_customer_data(run_dir)
+    profiles = segment_customers(prepared, run_dir)
+    plan = optimise_the_campaign(profiles)
+    publish(plan, run_dir)
+
+
+showcase_customer_campaign()
+# --8<-- [end:showcase_dag]

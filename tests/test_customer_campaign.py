@@ -1,0 +1,87 @@
+"""Unit tests of the showcase's business logic, without Airflow."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+
+import pytest
+
+from customer_campaign.dataset import COLUMNS, generate_customers
+from customer_campaign.optimise import BUDGET_UNITS, build_campaign_qubo, check_plan, solve_exactly
+from customer_campaign.prepare import detect_missing_values, impute_missing_values
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_generation_is_deterministic(tmp_path: Path) -> None:
+    generate_customers(tmp_path / "a.csv", n_customers=500, seed=3)
+    generate_customers(tmp_path / "b.csv", n_customers=500, seed=3)
+    generate_customers(tmp_path / "c.csv", n_customers=500, seed=4)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
+
+
+def test_missing_values_are_detected_and_filled(tmp_path: Path) -> None:
+    generate_customers(tmp_path / "raw.csv", n_customers=800, seed=1, missing_rate=0.1)
+    missing = detect_missing_values(tmp_path / "raw.csv")
+    assert set(missing) == set(COLUMNS)
+    assert missing["customer_id"] == 0
+    assert 40 < missing["age"] < 130  # about 10% of 800
+    impute_missing_values(tmp_path / "raw.csv", tmp_path / "clean.csv")
+    assert all(count == 0 for count in detect_missing_values(tmp_path / "clean.csv").values())
+
+
+def test_bad_input_is_named(tmp_path: Path) -> None:
+    (tmp_path / "bad.csv").write_text("customer_id,age\nC1,30\n")
+    with pytest.raises(ValueError, match="lacks the columns"):
+        detect_missing_values(tmp_path / "bad.csv")
+    with pytest.raises(ValueError, match="n_customers must be positive"):
+        generate_customers(tmp_path / "x.csv", n_customers=0)
+
+
+def _profiles(costs_profits: list[tuple[float, float]]) -> list[dict[str, float | int]]:
+    return [{"campaign_cost": c, "expected_profit": p} for c, p in costs_profits]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [(300.0, 500.0), (450.0, 700.0), (200.0, 100.0), (600.0, 1200.0)],
+        [(100.0, 50.0), (100.0, 60.0), (100.0, -30.0)],
+        [(2000.0, 9000.0), (10.0, 5.0)],
+    ],
+)
+def test_qubo_minimum_is_the_knapsack_optimum(items: list[tuple[float, float]]) -> None:
+    budget = 1000.0
+    plan = solve_exactly(build_campaign_qubo(_profiles(items), budget))
+    unit = budget / BUDGET_UNITS
+    # Reference: enumerate subsets whose costs, rounded up to budget units, fit.
+    feasible = [
+        subset
+        for r in range(len(items) + 1)
+        for subset in itertools.combinations(range(len(items)), r)
+        if sum(-(-items[i][0] // unit) for i in subset) <= BUDGET_UNITS
+    ]
+    best = max(feasible, key=lambda s: sum(items[i][1] for i in s))
+    assert plan["expected_profit"] == pytest.approx(sum(items[i][1] for i in best))
+    assert float(plan["cost"]) <= budget  # type: ignore[arg-type]
+
+
+def test_plan_checks_name_the_problem() -> None:
+    with pytest.raises(ValueError, match="over the budget"):
+        check_plan({"cost": 11.0, "segments": [0]}, budget=10.0)
+    with pytest.raises(ValueError, match="targets no segment"):
+        check_plan({"cost": 0.0, "segments": []}, budget=10.0)
+    with pytest.raises(ValueError, match="budget must be positive"):
+        build_campaign_qubo([], budget=0)
+
+
+def test_customer_ids_are_unique(tmp_path: Path) -> None:
+    generate_customers(tmp_path / "raw.csv", n_customers=300)
+    ids = [row["customer_id"] for row in _rows(tmp_path / "raw.csv")]
+    assert len(ids) == len(set(ids)) == 300

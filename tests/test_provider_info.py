@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+from importlib.metadata import entry_points, version
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+import airflow_dataops
+from airflow_dataops.get_provider_info import get_provider_info
+
+
+def test_entry_point_points_at_provider_info() -> None:
+    (entry_point,) = [
+        ep for ep in entry_points(group="apache_airflow_provider") if ep.dist and ep.dist.name == "airflow-dataops"
+    ]
+    assert entry_point.load() is get_provider_info
+
+
+def test_provider_info_matches_airflow_schema() -> None:
+    import airflow
+
+    schema_path = Path(airflow.__file__).parent / "provider_info.schema.json"
+    jsonschema.validate(get_provider_info(), json.loads(schema_path.read_text()))
+
+
+def test_version_is_the_distribution_version() -> None:
+    assert get_provider_info()["versions"][0] == airflow_dataops.__version__ == version("airflow-dataops")
+
+
+def test_every_listed_module_and_class_imports() -> None:
+    info = get_provider_info()
+    for key in ("hooks", "operators", "sensors", "triggers"):
+        for entry in info[key]:
+            for module in entry["python-modules"]:
+                importlib.import_module(module)
+    for dotted in [*info["extra-links"], *(c["hook-class-name"] for c in info["connection-types"])]:
+        module, _, name = dotted.rpartition(".")
+        assert hasattr(importlib.import_module(module), name), dotted
+
+
+def _airflow_json(venv_bin: Path, *args: str) -> Any:
+    """Run an ``airflow`` CLI command with ``--output json`` and parse its JSON line."""
+    done = subprocess.run(
+        [str(venv_bin / "airflow"), *args, "--output", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # Airflow may print log lines before the JSON document.
+    (document,) = [line for line in done.stdout.splitlines() if line.startswith(("[", "{"))]
+    return json.loads(document)
+
+
+def test_airflow_cli_lists_the_provider(venv_bin: Path) -> None:
+    providers = {p["package_name"]: p["version"] for p in _airflow_json(venv_bin, "providers", "list")}
+    assert providers["airflow-dataops"] == airflow_dataops.__version__
+
+
+def test_airflow_cli_gets_the_provider(venv_bin: Path) -> None:
+    (provider,) = _airflow_json(venv_bin, "providers", "get", "airflow-dataops", "--full")
+    assert provider["package-name"] == "airflow-dataops"
+    assert provider["versions"] == [airflow_dataops.__version__]
+    components = ("hooks", "operators", "sensors", "triggers", "connection-types", "extra-links", "plugins")
+    expected = get_provider_info()
+    assert {key: provider[key] for key in components} == {key: expected[key] for key in components}
