@@ -41,6 +41,7 @@ unit:
 
 bench: install
 	$(RUN)/python benchmarks/import_time.py --update-docs
+	$(RUN)/python benchmarks/decision_latency.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

@@ -15,7 +15,6 @@ Run:  make bench        (or: uv run python benchmarks/import_time.py --rounds 15
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -24,11 +23,8 @@ import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 BASELINE = ["airflow.providers.cncf.kubernetes.operators.pod"]
-DOCS_PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- BEGIN import_time -->", "<!-- END import_time -->"
 
 _CHILD = """
 import importlib, json, pkgutil, sys, time
@@ -90,7 +86,6 @@ def render(summary: dict[str, float]) -> str:
     verdict = "meets" if summary["incremental_max_ms"] <= 50 else "MISSES"
     return "\n".join(
         [
-            BEGIN,
             f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
             f"Python {platform.python_version()}, {int(summary['rounds'])} paired rounds.",
             "",
@@ -105,25 +100,11 @@ def render(summary: dict[str, float]) -> str:
             f"| **{summary['incremental_ms']:.2f} ms** (max {summary['incremental_max_ms']:.2f} ms) |",
             "",
             f"Target: at most 50 ms added. This run {verdict} it (judged on the maximum over all rounds).",
-            END,
         ]
     )
 
 
-def main() -> None:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--update-docs", action="store_true", help=f"rewrite the result block in {DOCS_PAGE}")
-    args = parser.parse_args()
-    block = render(run(args.rounds))
-    print(block)
-    if args.update_docs:
-        page = DOCS_PAGE.read_text()
-        head, _, rest = page.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        DOCS_PAGE.write_text(head + block + tail)
-
-
 if __name__ == "__main__":
-    main()
+    from _report import run_benchmark
+
+    run_benchmark("import_time", __doc__, lambda rounds: render(run(rounds)), default_rounds=15)
