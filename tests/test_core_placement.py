@@ -153,3 +153,36 @@ def test_ties_break_by_name() -> None:
 def test_unknown_policy_is_rejected(cluster: Supercluster) -> None:
     with pytest.raises(ValueError, match="unknown placement policy"):
         decide(cluster, Requirements(), policies=["random"])
+
+
+def test_price_follows_the_chosen_pool_gpu_type() -> None:
+    """With two GPU types on one target and no type asked, the price is that of the pool chosen."""
+    mixed = supercluster_from_dict(
+        {
+            "targets": [
+                {
+                    "name": "mixed",
+                    "conn_id": "k8s_mixed",
+                    "prices": {"vcpu_hour": 0.01, "gpu_hour": {"nvidia-a100": 3.0, "nvidia-l4": 0.8}},
+                    "node_pools": [
+                        {
+                            "name": "a100",
+                            "allocatable": {"cpu": "64", "memory": "256Gi"},
+                            "gpus": {"type": "nvidia-a100", "count": 8},
+                        },
+                        {
+                            "name": "l4",
+                            "allocatable": {"cpu": "8", "memory": "32Gi"},
+                            "gpus": {"type": "nvidia-l4", "count": 1},
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+    chosen = decide(mixed, Requirements(cpu=2, gpus=1)).chosen
+    assert chosen.pool == "l4", "the cheaper pool that fits is used"
+    assert chosen.hourly_price == pytest.approx(2 * 0.01 + 0.8)
+    gpu_heavy = decide(mixed, Requirements(cpu=2, gpus=2)).chosen
+    assert gpu_heavy.pool == "a100"
+    assert gpu_heavy.hourly_price == pytest.approx(2 * 0.01 + 2 * 3.0)

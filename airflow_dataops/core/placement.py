@@ -157,6 +157,22 @@ def _headroom(pool: NodePool, req: Requirements, live: LiveState | None) -> floa
     return round(min(ratios), 6)
 
 
+def _best_pool(
+    target: Target, usable: Sequence[NodePool], req: Requirements, live: LiveState | None
+) -> tuple[NodePool, float, float]:
+    """Within a target, the cheapest pool the pod fits in (then most headroom, then name).
+
+    Pools of one target can differ in price only through their GPU type, so when a task
+    asks for GPUs of no particular type it gets the cheapest type that fits.
+    """
+    options = [
+        (target.prices.hourly(req.cpu, req.memory_gib, req.gpus, req.gpu_type or pool.gpu_type), pool)
+        for pool in usable
+    ]
+    price, pool = min(options, key=lambda option: (option[0], -_headroom(option[1], req, live), option[1].name))
+    return pool, price, _headroom(pool, req, live)
+
+
 def _target_problem(target: Target, req: Requirements, live: LiveState | None) -> str | None:
     if not target.entitled.allows(req.team, req.dag_tags):
         return f"not entitled (team {req.team or '-'}, tags {sorted(req.dag_tags) or '-'})"
@@ -199,15 +215,13 @@ def decide(
             if not usable:
                 problem = "; ".join(f"pool {name}: {why}" for name, why in fits.items())
         if problem is None:
-            price = target.prices.hourly(req.cpu, req.memory_gib, req.gpus, req.gpu_type or usable[0].gpu_type)
+            pool, price, headroom = _best_pool(target, usable, req, state)
             if req.max_hourly_price is not None and price > req.max_hourly_price:
                 problem = f"costs ${price:.4f}/h, over the task's maximum ${req.max_hourly_price:.4f}/h"
         if problem is not None:
             excluded[target.name] = problem
             continue
-        pool = max(usable, key=lambda p: (_headroom(p, req, state), p.name))
         local = bool(req.reads) and all(target.holds_data(uri) for uri in req.reads)
-        headroom = _headroom(pool, req, state)
         scores = {
             "cheapest": round(price, 6),
             "fastest_start": -headroom + (state.pending_pods if state else 0) * 0.01,
