@@ -15,6 +15,7 @@ Run:  make bench   (or: .venv/bin/python benchmarks/decision_latency.py)
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
 import time
 
@@ -39,10 +40,10 @@ async def _serve(count: int) -> tuple[list[web.AppRunner], list[int]]:
         app.router.add_get("/capacity", capacity)
         runner = web.AppRunner(app)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        listener = socket.create_server(("127.0.0.1", 0))  # the OS picks a free port
+        await web.SockSite(runner, listener).start()
         runners.append(runner)
-        ports.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        ports.append(listener.getsockname()[1])
     return runners, ports
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from airflow_dataops.core.declaration import load_supercluster, supercluster_from_dict
-from airflow_dataops.core.supercluster import SuperclusterConfigError, parse_cpu, parse_memory_gib
+from airflow_dataops.core.supercluster import QuantityError, SuperclusterConfigError, parse_cpu, parse_memory_gib
 
 VALID: dict[str, Any] = {
     "version": 1,
@@ -108,6 +108,14 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
 def test_unknown_target_lists_the_declared_ones() -> None:
     with pytest.raises(SuperclusterConfigError, match="use one of: onprem, laptop"):
         supercluster_from_dict(VALID).target("gke")
+
+
+def test_quantity_errors_carry_problem_and_fix() -> None:
+    with pytest.raises(QuantityError) as caught:
+        parse_memory_gib("64GB")
+    assert caught.value.fix == 'write it like "512Mi" or "4Gi"'
+    with pytest.raises(QuantityError, match="is negative"):
+        parse_cpu("-1")
 
 
 @pytest.mark.parametrize(("text", "cores"), [("500m", 0.5), ("2", 2.0), (3, 3.0), ("1.5", 1.5)])

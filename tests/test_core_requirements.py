@@ -69,10 +69,11 @@ def test_selectors_tolerations_and_extras_are_carried() -> None:
 @pytest.mark.parametrize(
     ("pod", "message"),
     [
-        (_pod(_container("main", {"memory": "2 GB"})), "field 'containers[main].resources.memory'"),
+        (_pod(_container("main", {"memory": "2 GB"})), "field 'containers[main].resources.memory': '2 GB' is not"),
         (_pod(_container("main", {"cpu": "lots"})), "field 'containers[main].resources.cpu'"),
-        (_pod(_container("main", {"nvidia.com/gpu": "0.5"})), "is not a whole number"),
-        ({"spec": {"containers": []}}, "has no container"),
+        (_pod(_container("main", {"nvidia.com/gpu": "0.5"})), "nvidia.com/gpu': 0.5 is not a whole number"),
+        (_pod(_container("main", {"nvidia.com/gpu": "one"})), "nvidia.com/gpu': 'one' is not a Kubernetes quantity"),
+        ({"spec": {"containers": []}}, "field 'spec.containers': there is no container"),
     ],
 )
 def test_malformed_specs_are_named(pod: dict[str, Any], message: str) -> None:

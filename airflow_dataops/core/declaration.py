@@ -8,18 +8,19 @@ drop a limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from airflow_dataops.core.supercluster import (
-    _NAME,
     KINDS,
     MARKETS,
     Entitlement,
     NodePool,
     Overrides,
     Prices,
+    QuantityError,
     Supercluster,
     SuperclusterConfigError,
     Taint,
@@ -28,6 +29,7 @@ from airflow_dataops.core.supercluster import (
     parse_memory_gib,
 )
 
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # a DNS label, like Kubernetes names
 _TARGET_FIELDS = {
     "name", "kind", "conn_id", "provider", "region", "node_pools", "prices",
     "data_local", "entitled", "concurrency", "overrides",
@@ -141,14 +143,21 @@ def _pool(target: str, raw: object, index: int) -> NodePool:
     return NodePool(
         name=str(raw.get("name", f"pool-{index}")),
         nodes=nodes,
-        cpu=parse_cpu(allocatable["cpu"], target=target, field_name=f"{where}.allocatable.cpu"),
-        memory_gib=parse_memory_gib(allocatable["memory"], target=target, field_name=f"{where}.allocatable.memory"),
+        cpu=_quantity(parse_cpu, allocatable["cpu"], target, f"{where}.allocatable.cpu"),
+        memory_gib=_quantity(parse_memory_gib, allocatable["memory"], target, f"{where}.allocatable.memory"),
         gpu_type=gpus.get("type"),
         gpus=int(gpus.get("count", 0)),
         labels={str(k): str(v) for k, v in (raw.get("labels") or {}).items()},
         taints=tuple(taints),
         features=frozenset(_strings(target, f"{where}.features", raw.get("features", []))),
     )
+
+
+def _quantity(parse: Callable[[object], float], value: object, target: str, field_name: str) -> float:
+    try:
+        return parse(value)
+    except QuantityError as error:
+        raise SuperclusterConfigError(target, field_name, error.problem, error.fix) from None
 
 
 def _prices(target: str, raw: object) -> Prices:

@@ -105,17 +105,27 @@ class Decision:
         lines = [f"placement policies: {', '.join(self.policies)}"]
         for rank, c in enumerate(self.candidates, start=1):
             scores = ", ".join(f"{k}={v:g}" for k, v in c.scores.items())
-            lines.append(f"  #{rank} {c.target} (pool {c.pool}): ${c.hourly_price:.4f}/h; {scores}")
+            lines.append(
+                f"  #{rank} {c.target} (pool {c.pool}): ${c.hourly_price:.4f}/h, headroom {c.headroom:.0%}"
+                f"{', data-local' if c.data_local else ''}; {scores}"
+            )
         lines.extend(f"  excluded {name}: {reason}" for name, reason in sorted(self.excluded.items()))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
         """Plain data for XCom and lineage."""
         return {
-            "chosen": self.chosen.target if self.candidates else None,
+            "chosen": self.chosen.target,
             "policies": list(self.policies),
             "candidates": [
-                {"target": c.target, "pool": c.pool, "hourly_price": round(c.hourly_price, 6), "scores": dict(c.scores)}
+                {
+                    "target": c.target,
+                    "pool": c.pool,
+                    "hourly_price": round(c.hourly_price, 6),
+                    "headroom": c.headroom,
+                    "data_local": c.data_local,
+                    "scores": dict(c.scores),
+                }
                 for c in self.candidates
             ],
             "excluded": dict(self.excluded),

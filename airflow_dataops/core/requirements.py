@@ -9,42 +9,44 @@ a limit stands in for a missing request, as Kubernetes defaults it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from airflow_dataops.core.placement import Requirements, Toleration
-from airflow_dataops.core.supercluster import SuperclusterConfigError, parse_cpu, parse_memory_gib
+from airflow_dataops.core.supercluster import InvalidInputError, QuantityError, parse_cpu, parse_memory_gib
 
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 
 
-class PodSpecError(ValueError):
-    """The pod spec cannot be sized; the message names the container and field."""
+class PodSpecError(InvalidInputError):
+    """The pod spec cannot be sized; the message names the field and the fix."""
+
+    def __init__(self, field_name: str, problem: str, fix: str) -> None:
+        super().__init__("the pod spec", field_name, problem, fix)
 
 
 def _container_needs(container: Mapping[str, Any]) -> tuple[float, float, int]:
+    """(cpu, memory GiB, gpus) of one container; a limit stands in for a missing request."""
     name = container.get("name", "?")
     resources = container.get("resources") or {}
     requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
 
-    def amount(resource: str) -> object:
-        return requests.get(resource, limits.get(resource, 0))
+    def amount(parse: Callable[[object], float], resource: str) -> float:
+        value = requests.get(resource, limits.get(resource, 0))
+        try:
+            return parse(value)
+        except QuantityError as error:
+            raise PodSpecError(f"containers[{name}].resources.{resource}", error.problem, error.fix) from None
 
-    try:
-        cpu = parse_cpu(amount("cpu"), field_name=f"containers[{name}].resources.cpu")
-        memory = parse_memory_gib(amount("memory"), field_name=f"containers[{name}].resources.memory")
-    except SuperclusterConfigError as error:
-        raise PodSpecError(str(error).replace("the supercluster, ", "the pod spec, ")) from None
     gpus = 0
     for resource in GPU_RESOURCES:
-        value = amount(resource)
-        if not str(value).isdigit():
+        count = amount(parse_cpu, resource)  # any plain quantity; GPUs must come out whole
+        if count != int(count):
             raise PodSpecError(
-                f"the pod spec, field 'containers[{name}].resources.{resource}': {value!r} is not a whole number. "
-                "Fix: request GPUs as an integer count"
+                f"containers[{name}].resources.{resource}", f"{count:g} is not a whole number", "request whole GPUs"
             )
-        gpus += int(str(value))
-    return cpu, memory, gpus
+        gpus += int(count)
+    return amount(parse_cpu, "cpu"), amount(parse_memory_gib, "memory"), gpus
 
 
 def requirements_from_pod(
@@ -62,16 +64,14 @@ def requirements_from_pod(
     spec = pod.get("spec") or {}
     containers = spec.get("containers") or []
     if not containers:
-        raise PodSpecError("the pod spec has no container. Fix: give the task an image and a command")
+        raise PodSpecError("spec.containers", "there is no container", "give the task an image and a command")
     needs = [_container_needs(c) for c in containers]
     init = [_container_needs(c) for c in spec.get("initContainers") or []]
-    cpu, memory, gpus = (sum(n[i] for n in needs) for i in range(3))
-    if init:
-        cpu, memory, gpus = (
-            max(cpu, *(n[0] for n in init)),
-            max(memory, *(n[1] for n in init)),
-            max(gpus, *(n[2] for n in init)),
-        )
+    # Containers run together, init containers one at a time: the scheduler reserves
+    # the larger of the two, per resource.
+    running = [sum(column) for column in zip(*needs, strict=True)]
+    largest_init = [max(column) for column in zip(*init, strict=True)] or [0.0, 0.0, 0]
+    cpu, memory, gpus = (max(pair) for pair in zip(running, largest_init, strict=True))
     tolerations = tuple(
         Toleration(
             key=t.get("key") or "",

@@ -32,37 +32,52 @@ field and the fix, before anything is submitted. A sketch of the format (the doc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 KINDS = ("kubernetes", "local")
 MARKETS = ("on_demand", "spot")
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-class SuperclusterConfigError(ValueError):
+class InvalidInputError(ValueError):
+    """Input that cannot be used; the message names what, which field, and the fix."""
+
+    def __init__(self, subject: str, field_name: str, problem: str, fix: str) -> None:
+        super().__init__(f"{subject}, field '{field_name}': {problem}. Fix: {fix}")
+        self.field = field_name
+        self.problem = problem
+        self.fix = fix
+
+
+class SuperclusterConfigError(InvalidInputError):
     """A supercluster declaration is invalid; the message names target, field and fix."""
 
     def __init__(self, target: str | None, field_name: str, problem: str, fix: str) -> None:
-        where = f"target '{target}'" if target else "the supercluster"
-        super().__init__(f"{where}, field '{field_name}': {problem}. Fix: {fix}")
+        super().__init__(f"target '{target}'" if target else "the supercluster", field_name, problem, fix)
         self.target = target
-        self.field = field_name
 
 
-def parse_cpu(value: object, *, target: str | None = None, field_name: str = "cpu") -> float:
+class QuantityError(ValueError):
+    """A value is not a Kubernetes quantity; callers turn it into their own error with the field."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}. Fix: {fix}")
+        self.problem = problem
+        self.fix = fix
+
+
+def parse_cpu(value: object) -> float:
     """Parse a Kubernetes CPU quantity (``"500m"``, ``2``, ``"1.5"``) into cores."""
-    return float(_parse_quantity(value, target, field_name, example='"500m" or "2"'))
+    return float(_parse_quantity(value, example='"500m" or "2"'))
 
 
-def parse_memory_gib(value: object, *, target: str | None = None, field_name: str = "memory") -> float:
+def parse_memory_gib(value: object) -> float:
     """Parse a Kubernetes memory quantity (``"512Mi"``, ``"2G"``, ``1073741824``) into GiB."""
-    return float(_parse_quantity(value, target, field_name, example='"512Mi" or "4Gi"') / Decimal(2**30))
+    return float(_parse_quantity(value, example='"512Mi" or "4Gi"') / Decimal(2**30))
 
 
-def _parse_quantity(value: object, target: str | None, field_name: str, example: str) -> Decimal:
+def _parse_quantity(value: object, example: str) -> Decimal:
     # The kubernetes client (a dependency of the cncf provider) owns the quantity
     # grammar; it is imported here, not at module level, to keep DAG parsing cheap.
     from kubernetes.utils import parse_quantity
@@ -70,11 +85,9 @@ def _parse_quantity(value: object, target: str | None, field_name: str, example:
     try:
         quantity = parse_quantity(value)
     except (ValueError, TypeError, InvalidOperation) as error:
-        raise SuperclusterConfigError(
-            target, field_name, f"{value!r} is not a Kubernetes quantity ({error})", f"write it like {example}"
-        ) from None
+        raise QuantityError(f"{value!r} is not a Kubernetes quantity ({error})", f"write it like {example}") from None
     if quantity < 0:
-        raise SuperclusterConfigError(target, field_name, f"{value!r} is negative", "use a positive quantity")
+        raise QuantityError(f"{value!r} is negative", "use a positive quantity")
     return Decimal(quantity)
 
 
