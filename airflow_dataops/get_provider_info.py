@@ -28,8 +28,18 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["software"],
             }
         ],
-        "hooks": [],
-        "operators": [],
+        "hooks": [
+            {
+                "integration-name": "DataOps supercluster",
+                "python-modules": ["airflow_dataops.hooks.supercluster"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "DataOps supercluster",
+                "python-modules": ["airflow_dataops.operators.kubernetes"],
+            }
+        ],
         "sensors": [],
         "triggers": [],
         "connection-types": [],

@@ -6,10 +6,11 @@ is a sub-pipeline of finer steps. The split is what lets the meta-orchestrator s
 each finer step where it runs best, and send only the step that benefits from it
 ("optimise the campaign") to a quantum backend.
 
-In this version every finer step is a plain Airflow task running the functions of
-``customer_campaign``; later versions move steps onto the provider's operators.
-Those functions are imported inside the tasks, so parsing this file never loads
-numpy or scikit-learn.
+Most finer steps are plain Airflow tasks running the functions of ``customer_campaign``
+(imported inside the tasks, so parsing this file never loads numpy or scikit-learn).
+``run_kmeans`` is a pod: a SuperclusterPodOperator that the meta-orchestrator places
+on a target of ``supercluster.yaml`` (the ``local`` target in the demo, which runs the
+pod's command on the worker).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, dag, task, task_group
+from kubernetes.client import models as k8s
+
+from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 
 DAG_ID = "showcase_customer_campaign"
 DEFAULT_WORKDIR = os.environ.get(
@@ -102,31 +106,45 @@ def choose_cluster_count(prepared: dict[str, str]) -> dict[str, float]:
     return choose_cluster_count(Path(prepared["features"]))
 
 
+# --8<-- [start:pod_step]
+def run_kmeans() -> SuperclusterPodOperator:
+    """Run K-Means with the chosen number of segments, as a pod placed by the meta-orchestrator."""
+    prepared = "ti.xcom_pull(task_ids='prepare_customer_data.scale_features')"
+    return SuperclusterPodOperator(
+        task_id="run_kmeans",
+        image="python:3.11-slim",  # on a cluster: an image holding this bundle's customer_campaign
+        cmds=["python", "-m", "customer_campaign.segment"],
+        arguments=[
+            "--features={{ " + prepared + "['features'] }}",
+            "--clean={{ " + prepared + "['clean'] }}",
+            "--k={{ ti.xcom_pull(task_ids='segment_customers.choose_cluster_count')['k'] }}",
+            "--out={{ ti.xcom_pull(task_ids='start_run') }}/segments/assignments.csv",
+        ],
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "1Gi"}),
+        policies=["cheapest", "fastest_start"],
+        do_xcom_push=True,
+    )
+
+
+# --8<-- [end:pod_step]
+
+
 @task
-def run_kmeans(prepared: dict[str, str], choice: dict[str, float], run_dir: str) -> str:
-    """Run K-Means with the chosen number of segments."""
-    from customer_campaign.segment import run_kmeans
-
-    out = Path(run_dir) / "segments" / "assignments.csv"
-    run_kmeans(Path(prepared["features"]), Path(prepared["clean"]), int(choice["k"]), out)
-    return str(out)
-
-
-@task
-def profile_segments(prepared: dict[str, str], assignments: str, run_dir: str) -> str:
+def profile_segments(prepared: dict[str, str], kmeans: dict[str, Any], run_dir: str) -> str:
     """Describe each segment and estimate its campaign economics."""
     from customer_campaign.segment import profile_segments
 
     out = Path(run_dir) / "segments" / "profiles.json"
-    profile_segments(Path(prepared["clean"]), Path(assignments), out)
+    profile_segments(Path(prepared["clean"]), Path(kmeans["assignments"]), out)
     return str(out)
 
 
 @task_group(group_id="segment_customers")
 def segment_customers(prepared: Any, run_dir: str) -> Any:
     """Business step: group customers into segments with known economics."""
-    assignments = run_kmeans(prepared, choose_cluster_count(prepared), run_dir)
-    return profile_segments(prepared, assignments, run_dir)
+    kmeans = run_kmeans()
+    choose_cluster_count(prepared) >> kmeans
+    return profile_segments(prepared, kmeans.output, run_dir)
 
 
 # --- optimise the campaign -------------------------------------------------------

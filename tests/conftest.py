@@ -8,6 +8,7 @@ folder points at the real ``dags/`` of the repository.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -21,6 +22,25 @@ DAGS_FOLDER = REPO_ROOT / "dags"
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-dataops-tests-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS_FOLDER)
+# The cluster policy, installed the way an operator installs it: airflow_local_settings.py
+# in $AIRFLOW_HOME/config, which Airflow imports at start-up.
+(_AIRFLOW_HOME / "config").mkdir()
+(_AIRFLOW_HOME / "config" / "airflow_local_settings.py").write_text(
+    "from airflow_dataops.policies import task_policy\n\n__all__ = ['task_policy']\n"
+)
+# Two bundles: the product's dags/ and the test DAGs of tests/dags/ (dag.test() runs a
+# DAG only from a configured bundle, and test DAGs do not belong in the product's).
+TEST_DAGS_FOLDER = REPO_ROOT / "tests" / "dags"
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {}},
+        {
+            "name": "test-dags",
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(TEST_DAGS_FOLDER)},
+        },
+    ]
+)
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"

@@ -1,6 +1,8 @@
 """The import rules that keep DAG parsing fast, proven in fresh interpreters.
 
-1. Importing any DAG-facing module of the provider never imports a heavy SDK.
+1. Importing any DAG-facing module of the provider never imports a heavy SDK. The
+   modules that subclass KubernetesPodOperator load the kubernetes client because the
+   parent does; they must add no heavy SDK on top of it.
 2. The pure core never imports Airflow.
 
 Each check runs in a new subprocess: in this pytest process the SDKs may already be
@@ -48,11 +50,24 @@ def test_heavy_sdks_are_installed_so_the_rule_can_fail(sdk: str) -> None:
     assert importlib.util.find_spec(sdk) is not None, f"{sdk} is not installed: run `make test` (all extras)"
 
 
+# Modules whose upstream parent class already loads the kubernetes client.
+KPO_SUBCLASS_MODULES = ("airflow_dataops.operators.kubernetes",)
+KPO = "airflow.providers.cncf.kubernetes.operators.pod"
+
+
 def test_dag_facing_modules_import_no_heavy_sdk() -> None:
-    modules = _all_modules()
+    modules = [m for m in _all_modules() if m not in KPO_SUBCLASS_MODULES]
     assert "airflow_dataops.get_provider_info" in modules
     loaded = _modules_loaded_by(modules)
     assert not loaded & set(HEAVY_SDKS), f"importing the provider loaded {sorted(loaded & set(HEAVY_SDKS))}"
+
+
+@pytest.mark.parametrize("module", KPO_SUBCLASS_MODULES)
+def test_kpo_subclasses_add_no_heavy_sdk_to_their_parent(module: str) -> None:
+    parent_only = _modules_loaded_by([KPO])
+    assert "kubernetes" in parent_only, "the parent loads the client: the comparison below is meaningful"
+    added = _modules_loaded_by([KPO, module]) - parent_only
+    assert not added & set(HEAVY_SDKS), f"{module} added {sorted(added & set(HEAVY_SDKS))} to its parent's imports"
 
 
 def test_the_check_itself_catches_a_heavy_import() -> None:

@@ -68,3 +68,17 @@ def test_airflow_cli_gets_the_provider(venv_bin: Path) -> None:
     components = ("hooks", "operators", "sensors", "triggers", "connection-types", "extra-links", "plugins")
     expected = get_provider_info()
     assert {key: provider[key] for key in components} == {key: expected[key] for key in components}
+
+
+def test_every_public_component_module_is_listed() -> None:
+    """The metadata stays true: a new hook/operator/sensor/trigger module must be declared."""
+    info = get_provider_info()
+    package = Path(airflow_dataops.__file__).parent
+    for key in ("hooks", "operators", "sensors", "triggers"):
+        on_disk = {
+            f"airflow_dataops.{key}.{path.stem}"
+            for path in (package / key).glob("*.py")
+            if not path.stem.startswith("_")
+        }
+        listed = {module for entry in info[key] for module in entry["python-modules"]}
+        assert listed == on_disk, key

@@ -84,3 +84,31 @@ def profile_segments(clean_path: Path, segments_path: Path, out_path: Path) -> l
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(profiles, indent=2))
     return profiles
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run K-Means as a container would: ``python -m customer_campaign.segment --features ... --k 4 ...``.
+
+    This is the pod of the showcase's SuperclusterPodOperator step. Its result (the
+    assignments path and segment sizes) is written where KubernetesPodOperator's XCom
+    sidecar reads it, or where the ``local`` target says (``AIRFLOW_DATAOPS_XCOM_FILE``).
+    """
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description="Assign customers to K-Means segments.")
+    parser.add_argument("--features", type=Path, required=True)
+    parser.add_argument("--clean", type=Path, required=True)
+    parser.add_argument("--k", type=int, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    print(f"K-Means with k={args.k} on {args.features}", flush=True)
+    sizes = run_kmeans(args.features, args.clean, args.k, args.out)
+    print(f"segment sizes: {sizes}", flush=True)
+    xcom = Path(os.environ.get("AIRFLOW_DATAOPS_XCOM_FILE", "/airflow/xcom/return.json"))
+    xcom.parent.mkdir(parents=True, exist_ok=True)
+    xcom.write_text(json.dumps({"assignments": str(args.out), "sizes": sizes}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Airflow operators of airflow-dataops (thin adapters over :mod:`airflow_dataops.core`)."""

@@ -1,0 +1,416 @@
+"""SuperclusterPodOperator: a KubernetesPodOperator whose cluster is a decision, with failover.
+
+It is the cncf ``KubernetesPodOperator`` (same arguments, pod, logs, XCom sidecar,
+``on_finish_action``, deferrable mode) plus placement: at execute time it sizes the pod,
+probes the supercluster's targets, ranks them (:mod:`airflow_dataops.core.placement`),
+logs the decision and pushes it to XCom (key ``placement``), then runs the pod on the
+chosen target through the parent's own code. It only overrides seams:
+
+- ``build_pod_request_obj``: applies the target's overrides (namespace, service
+  account, env, image registry mirror) and labels the pod with its target;
+- ``get_or_create_pod``: records target, pod name and uid in the task state store, so
+  a retry goes back to the same pod on the same cluster (matched by uid);
+- ``execute`` / ``trigger_reentry``: choose (or restore) the target, point the
+  parent's ``kubernetes_conn_id`` at its connection, and fail over on disruption.
+
+Failover happens when the cluster, not the task, failed: its API is unreachable, the
+pod is not scheduled within ``schedule_timeout_seconds``, or the pod is evicted,
+preempted or vanishes. The operator deletes what it left on that target and runs on
+the next candidate, at most ``max_failovers`` times. A pod whose own command fails is
+never moved. The ``local`` target runs the pod's command on the worker
+(:mod:`airflow_dataops.core.local_runner`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+from airflow_dataops.core.live_state import TARGET_LABEL
+from airflow_dataops.core.placement import POLICIES, Decision
+from airflow_dataops.core.supercluster import Target
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from kubernetes.client import models as k8s
+
+    from airflow_dataops.core.local_runner import LocalProcess
+    from airflow_dataops.hooks.supercluster import SuperclusterHook
+
+PLACEMENT_STATE_KEY = "airflow_dataops_placement"
+DEFAULT_DECLARATION = "supercluster.yaml"
+
+
+class FailoverExhaustedError(RuntimeError):
+    """Every candidate target was tried and each one failed the pod."""
+
+
+class SuperclusterPodOperator(KubernetesPodOperator):
+    """Run a pod on the best target of the supercluster, explain why, and fail over.
+
+    Accepts every argument of ``KubernetesPodOperator`` except ``kubernetes_conn_id``,
+    ``in_cluster``, ``config_file`` and ``cluster_context``, which each target's
+    connection supplies. Placement arguments:
+
+    :param supercluster: path of the declaration; relative paths are resolved against
+        the DAG file's folder. Default: ``supercluster.yaml`` beside the DAG.
+    :param policies: placement policies, most important first (any of
+        ``cheapest``, ``fastest_start``, ``data_local``, ``preference``, ``spread``).
+    :param preference: target names in order, for the ``preference`` policy.
+    :param gpu_type: GPU type the pod needs (the count comes from its resource requests).
+    :param features: pool features the pod needs, e.g. ``["quantum:braket"]``.
+    :param reads: URIs of the data the task reads, for ``data_local``. (templated)
+    :param allowed_regions: regions the pod may run in (empty: any).
+    :param max_hourly_price: the most the pod may cost per hour on a target.
+    :param team: the team the task runs for, checked against target entitlements.
+    :param max_failovers: how many times to move to the next candidate after a disruption.
+    :param probe_timeout: seconds a target's API has to answer the probe.
+    """
+
+    template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "reads")
+    # Class-level defaults so that tasks routed by the cluster policy (whose __init__ was
+    # the parent's) have them too.
+    _target: Target | None = None
+    _local: LocalProcess | None = None
+
+    def __init__(
+        self,
+        *,
+        supercluster: str | None = None,
+        policies: Sequence[str] = ("cheapest",),
+        preference: Sequence[str] = (),
+        gpu_type: str | None = None,
+        features: Sequence[str] = (),
+        reads: Sequence[str] = (),
+        allowed_regions: Sequence[str] = (),
+        max_hourly_price: float | None = None,
+        team: str | None = None,
+        max_failovers: int = 2,
+        probe_timeout: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        for chosen_per_target in ("kubernetes_conn_id", "in_cluster", "config_file", "cluster_context"):
+            if kwargs.get(chosen_per_target) is not None:
+                raise ValueError(
+                    f"SuperclusterPodOperator chooses the cluster, so '{chosen_per_target}' cannot be set on "
+                    f"task {kwargs.get('task_id')!r}; declare the connection as a target in supercluster.yaml"
+                )
+        super().__init__(kubernetes_conn_id=None, **kwargs)
+        self._set_placement(
+            supercluster=supercluster,
+            policies=policies,
+            preference=preference,
+            gpu_type=gpu_type,
+            features=features,
+            reads=reads,
+            allowed_regions=allowed_regions,
+            max_hourly_price=max_hourly_price,
+            team=team,
+            max_failovers=max_failovers,
+            probe_timeout=probe_timeout,
+        )
+
+    @classmethod
+    def route(cls, task: KubernetesPodOperator, **placement: Any) -> SuperclusterPodOperator:
+        """Turn an existing KubernetesPodOperator task into a routed one, in place (for cluster policies).
+
+        Its own ``kubernetes_conn_id`` is then ignored: the targets' connections are used.
+        """
+        task.__class__ = cls
+        routed: SuperclusterPodOperator = task  # type: ignore[assignment]
+        routed._set_placement(**placement)
+        return routed
+
+    def _set_placement(
+        self,
+        *,
+        supercluster: str | None = None,
+        policies: Sequence[str] = ("cheapest",),
+        preference: Sequence[str] = (),
+        gpu_type: str | None = None,
+        features: Sequence[str] = (),
+        reads: Sequence[str] = (),
+        allowed_regions: Sequence[str] = (),
+        max_hourly_price: float | None = None,
+        team: str | None = None,
+        max_failovers: int = 2,
+        probe_timeout: float = 5.0,
+    ) -> None:
+        unknown = [p for p in policies if p not in POLICIES]
+        if unknown or not policies:
+            raise ValueError(
+                f"task {self.task_id!r}: unknown placement policy {unknown or '(none)'}; "
+                f"use any of: {', '.join(POLICIES)}"
+            )
+        if max_failovers < 0:
+            raise ValueError(f"task {self.task_id!r}: max_failovers must be >= 0, got {max_failovers}")
+        if probe_timeout <= 0:
+            raise ValueError(f"task {self.task_id!r}: probe_timeout must be positive, got {probe_timeout}")
+        self.supercluster = supercluster
+        self.policies = tuple(policies)
+        self.preference = tuple(preference)
+        self.gpu_type = gpu_type
+        self.features = tuple(features)
+        self.reads = list(reads)
+        self.allowed_regions = tuple(allowed_regions)
+        self.max_hourly_price = max_hourly_price
+        self.team = team
+        self.max_failovers = max_failovers
+        self.probe_timeout = probe_timeout
+
+    # ----------------------------------------------------------------- seams of the parent
+
+    def build_pod_request_obj(self, context: Context | None = None, *, dry_run: bool = False) -> k8s.V1Pod:
+        """The parent's pod, adapted to the chosen target (its overrides and a target label)."""
+        pod = super().build_pod_request_obj(context, dry_run=dry_run)
+        if self._target is not None:
+            from airflow_dataops.operators._pod_overrides import apply_overrides
+
+            apply_overrides(pod, self._target)
+        return pod
+
+    def get_or_create_pod(self, pod_request_obj: k8s.V1Pod, context: Context) -> k8s.V1Pod:
+        """The parent's create-or-reattach, then remember which target and pod uid this try uses."""
+        pod = super().get_or_create_pod(pod_request_obj, context)
+        remote = self.pod_manager.read_pod(pod)
+        self._remember(context, remote)
+        return pod
+
+    # ----------------------------------------------------------------- execute
+
+    def execute(self, context: Context) -> Any:
+        """Decide where the pod runs (or go back to the pod a previous try left running), then run it."""
+        hook = self._supercluster_hook(context)
+        self.name = self._set_name(self.name)
+        resumed = self._reattach(hook, context)
+        if resumed is not None:
+            target, pod = resumed
+            return self._run_with_failover(hook, context, [target], start=0, reattach_to=pod)
+        decision = self._decide(hook, context)
+        order = [hook.supercluster.target(c.target) for c in decision.candidates]
+        return self._run_with_failover(hook, context, order[: self.max_failovers + 1], start=0)
+
+    def _run_with_failover(
+        self,
+        hook: SuperclusterHook,
+        context: Context,
+        order: list[Target],
+        *,
+        start: int,
+        reattach_to: k8s.V1Pod | None = None,
+    ) -> Any:
+        """Run on ``order[start]``; on a disruption clean up there and go on with the next target."""
+        from airflow_dataops.operators._failover import fault_of
+
+        for attempt in range(start, len(order)):
+            target = order[attempt]
+            self._use(target, context, order, attempt)
+            if attempt == start and reattach_to is not None:
+                self.pod = reattach_to  # the parent skips creation when it already has a pod
+            try:
+                if target.kind == "local":
+                    return self._run_locally(context)
+                return super().execute(context)
+            except Exception as error:
+                fault = fault_of(error, self.remote_pod or self.pod)
+                if fault is None:
+                    raise
+                self._give_up_on(hook, target, fault, order, attempt, error)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume on the target the pod was deferred on; fail over if the cluster lost the pod."""
+        from airflow_dataops.operators._failover import fault_of_event
+
+        hook = self._supercluster_hook(context)
+        order = [hook.supercluster.target(name) for name in event.get("dataops_order", [])]
+        attempt = int(event.get("dataops_attempt", 0))
+        target = order[attempt]
+        self._use(target, context, order, attempt)
+        try:
+            return super().trigger_reentry(context, event)
+        except Exception as error:
+            fault = fault_of_event(event, error, self.pod)
+            if fault is None:
+                raise
+            self._give_up_on(hook, target, fault, order, attempt, error)
+            return self._run_with_failover(hook, context, order, start=attempt + 1)
+
+    def on_kill(self) -> None:
+        """Stop a local process, or delete the pod through the parent."""
+        if self._local is not None:
+            self._local.kill()
+            return
+        super().on_kill()
+
+    # ----------------------------------------------------------------- helpers
+
+    def _supercluster_hook(self, context: Context) -> SuperclusterHook:
+        from airflow_dataops.hooks.supercluster import SuperclusterHook
+
+        hook = SuperclusterHook(self._declaration_path(context), probe_timeout=self.probe_timeout)
+        hook.check_connections()
+        return hook
+
+    def _declaration_path(self, context: Context) -> Path:
+        path = Path(self.supercluster or os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER") or DEFAULT_DECLARATION)
+        if path.is_absolute():
+            return path
+        return Path(context["dag"].fileloc).parent / path
+
+    def _decide(self, hook: SuperclusterHook, context: Context) -> Decision:
+        from airflow_dataops.core.requirements import requirements_from_pod
+
+        pod = self._sizing_pod(context)
+        dag_tags = sorted(context["dag"].tags or ())
+        requirements = requirements_from_pod(
+            pod,
+            gpu_type=self.gpu_type,
+            features=self.features,
+            reads=self.reads,
+            allowed_regions=self.allowed_regions,
+            max_hourly_price=self.max_hourly_price,
+            team=self.team,
+            dag_tags=dag_tags,
+        )
+        decision = hook.decide(requirements, self.policies, self.preference)
+        self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
+        context["ti"].xcom_push(key="placement", value=decision.to_dict())
+        return decision
+
+    def _sizing_pod(self, context: Context) -> dict[str, Any]:
+        """The pod spec as plain API data, built without any cluster (to size it before choosing one)."""
+        from kubernetes.client import ApiClient
+
+        saved_namespace, self.namespace = self.namespace, self.namespace or "default"
+        try:
+            pod = self.build_pod_request_obj(context, dry_run=True)
+        finally:
+            self.namespace = saved_namespace
+            self._forget_clients()
+        plain: dict[str, Any] = ApiClient().sanitize_for_serialization(pod)
+        return plain
+
+    def _use(self, target: Target, context: Context, order: Sequence[Target], attempt: int) -> None:
+        """Point the parent's machinery at ``target`` (its connection, fresh clients, a fresh pod)."""
+        self._target = target
+        self.kubernetes_conn_id = target.conn_id
+        self.pod = self.remote_pod = self.pod_request_obj = None
+        self._forget_clients()
+        # Echoed back in the trigger's event, so a resumed deferral knows where it was.
+        self.trigger_kwargs = {
+            **(self.trigger_kwargs or {}),
+            "dataops_target": target.name,
+            "dataops_order": [t.name for t in order],
+            "dataops_attempt": attempt,
+        }
+        self.log.info("Running on target %s (%s, %s)", target.name, target.provider, target.region)
+
+    def _forget_clients(self) -> None:
+        for seam in ("hook", "client", "pod_manager"):
+            self.__dict__.pop(seam, None)
+
+    def _give_up_on(
+        self,
+        hook: SuperclusterHook,
+        target: Target,
+        fault: str,
+        order: Sequence[Target],
+        attempt: int,
+        error: Exception,
+    ) -> None:
+        """Delete what the failed try left on ``target``, log where the task goes next, or raise if nowhere."""
+        pod = self.pod or self.pod_request_obj
+        if pod is not None and target.kind == "kubernetes":
+            try:
+                self.pod_manager.delete_pod(pod)
+                self.log.info("Deleted pod %s on %s", pod.metadata.name, target.name)
+            except Exception as delete_error:  # the target may be the thing that is down
+                self.log.warning(
+                    "Could not delete pod %s on %s (%s); it carries label %s=%s for cleanup",
+                    pod.metadata.name,
+                    target.name,
+                    delete_error,
+                    TARGET_LABEL,
+                    target.name,
+                )
+        hook.forget(target.name)
+        upcoming = [t.name for t in order[attempt + 1 :]]
+        self.log.warning(
+            "Failover %d/%d: target %s failed the pod (%s); next: %s",
+            attempt + 1,
+            len(order) - 1,
+            target.name,
+            fault,
+            upcoming[0] if upcoming else "none left",
+        )
+        if not upcoming:
+            raise FailoverExhaustedError(
+                f"task {self.task_id}: tried {', '.join(t.name for t in order)}; each failed the pod "
+                f"(last: {target.name}: {fault}). Add capacity or targets, or raise max_failovers."
+            ) from error
+
+    def _remember(self, context: Context, pod: k8s.V1Pod) -> None:
+        store = context.get("task_state_store")
+        if store is None or self._target is None:
+            return
+        record = {
+            "target": self._target.name,
+            "name": pod.metadata.name,
+            "namespace": pod.metadata.namespace,
+            "uid": pod.metadata.uid,
+        }
+        store.set(PLACEMENT_STATE_KEY, record)
+
+    def _reattach(self, hook: SuperclusterHook, context: Context) -> tuple[Target, k8s.V1Pod] | None:
+        """The target and pod of a previous try, if that pod (same uid) is still alive."""
+        from airflow_dataops.operators._failover import still_alive
+
+        store = context.get("task_state_store")
+        record = store.get(PLACEMENT_STATE_KEY) if store is not None else None
+        if not isinstance(record, dict) or record.get("target") not in {t.name for t in hook.supercluster.targets}:
+            return None
+        target = hook.supercluster.target(str(record["target"]))
+        self._use(target, context, [target], 0)
+        pod = still_alive(self.client, record)
+        if pod is None:
+            self.log.info("The pod of the previous try (%s on %s) is gone; placing afresh", record["name"], target.name)
+            return None
+        self.log.info(
+            "Reattaching to pod %s (uid %s) on %s, left running by a previous try",
+            record["name"],
+            record["uid"],
+            target.name,
+        )
+        context["ti"].xcom_push(key="placement", value={"chosen": target.name, "reattached": record})
+        return target, pod
+
+    def _run_locally(self, context: Context) -> Any:
+        from airflow_dataops.core.local_runner import LocalProcess
+
+        pod = self._sizing_pod(context)
+        base = next(c for c in pod["spec"]["containers"] if c["name"] == self.base_container_name)
+        env = {e["name"]: str(e.get("value", "")) for e in base.get("env") or [] if "value" in e}
+        argv = [*(base.get("command") or []), *(base.get("args") or [])]
+        self._local = LocalProcess(argv, env, cwd=str(Path(context["dag"].fileloc).parent))
+        try:
+            self.log.info("Running locally: %s", " ".join(self._local.argv))
+            code = self._local.run(lambda line: self.log.info("[%s] %s", self.base_container_name, line))
+            if code != 0:
+                from airflow.sdk.exceptions import AirflowException
+
+                if self.skip_on_exit_code and code in self.skip_on_exit_code:
+                    from airflow.sdk.exceptions import AirflowSkipException
+
+                    raise AirflowSkipException(f"local pod exited with {code}; skipping")
+                raise AirflowException(f"local pod of task {self.task_id} exited with code {code}")
+            result = self._local.xcom() if self.do_xcom_push else None
+            return json.loads(result) if result else None
+        finally:
+            self._local.close()
+            self._local = None

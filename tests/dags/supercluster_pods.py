@@ -1,0 +1,82 @@
+"""Test DAGs for SuperclusterPodOperator, run by tests/test_operator_kubernetes.py through dag.test().
+
+One DAG per execution mode; the tests steer behaviour through the simulated clusters'
+faults and the run's params (how long the pod works, its exit code).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.providers.cncf.kubernetes.callbacks import KubernetesPodOperatorCallback
+from airflow.sdk import DAG
+from kubernetes.client import models as k8s
+
+from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+# The pod prints its target's region (an override), works a while, then exits.
+POD_SCRIPT = (
+    "import os, sys, time\n"
+    "print('region', os.environ.get('TARGET_REGION'), flush=True)\n"
+    "time.sleep(float(sys.argv[1]))\n"
+    "print('done', flush=True)\n"
+    "sys.exit(int(sys.argv[2]))\n"
+)
+
+
+def pod_task(**kwargs: object) -> SuperclusterPodOperator:
+    """The task every test DAG runs, with fast timeouts so failover tests take seconds."""
+    options: dict[str, Any] = {
+        "task_id": "work",
+        "container_resources": k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "1Gi"}),
+        **kwargs,
+    }
+    return SuperclusterPodOperator(
+        image="python:3.11-slim",
+        cmds=["python", "-c", POD_SCRIPT],
+        arguments=["{{ params.seconds }}", "{{ params.exit_code }}"],
+        schedule_timeout_seconds=3,
+        startup_timeout_seconds=10,
+        startup_check_interval_seconds=1,
+        poll_interval=1,
+        get_logs=True,
+        **options,
+    )
+
+
+PARAMS = {"seconds": 0.5, "exit_code": 0}
+
+with DAG("sc_sync", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task()
+
+with DAG("sc_deferrable", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task(deferrable=True)
+
+with DAG("sc_not_entitled", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task(supercluster="supercluster_restricted.yaml", team="analytics")
+
+
+class CrashAfterCreation(KubernetesPodOperatorCallback):
+    """Fails the first try right after its pod is created, as a worker crash would, leaving the pod running."""
+
+    @staticmethod
+    def on_pod_creation(*, pod: k8s.V1Pod, client: object, mode: str, **kwargs: Any) -> None:
+        context = kwargs["context"]
+        if context["ti"].try_number == 1:
+            raise RuntimeError("simulated worker crash after the pod was created")
+
+
+with DAG("sc_retry", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task(
+        callbacks=CrashAfterCreation,
+        on_finish_action="delete_succeeded_pod",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with DAG("sc_unknown_connection", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task(supercluster="supercluster_unknown_connection.yaml")
+
+with DAG("sc_no_fit", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
+    pod_task(task_id="huge", container_resources=k8s.V1ResourceRequirements(requests={"cpu": "64"}))

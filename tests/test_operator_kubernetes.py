@@ -1,0 +1,230 @@
+"""SuperclusterPodOperator end to end: real Airflow (dag.test), real KubernetesPodOperator code and
+real kubernetes clients, against simulated clusters speaking the Kubernetes API on loopback."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TEST_DAGS_FOLDER
+from kube_clusters import SimulatedCluster, start_cluster
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clusters(airflow_db: Path) -> Iterator[dict[str, SimulatedCluster]]:
+    started = {
+        "cheap": start_cluster("cheap", "k8s_cheap", cpu="2", memory="4Gi"),
+        "middle": start_cluster("middle", "k8s_middle"),
+        "dear": start_cluster("dear", "k8s_dear", cpu="8", memory="32Gi"),
+    }
+    saved = dict(os.environ)
+    for cluster in started.values():
+        key, value = cluster.connection_env()
+        os.environ[key] = value
+    try:
+        yield started
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        for cluster in started.values():
+            cluster.stop()
+
+
+@pytest.fixture
+def fresh(clusters: dict[str, SimulatedCluster]) -> dict[str, SimulatedCluster]:
+    """Clusters with no pods, no faults, an empty request log, and no cached probe."""
+    from airflow_dataops.hooks import supercluster
+
+    for cluster in clusters.values():
+        cluster.control("reset", {})
+    supercluster._CACHE._entries.clear()
+    return clusters
+
+
+def run(dag_id: str, **conf: Any) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(TEST_DAGS_FOLDER), bundle_path=TEST_DAGS_FOLDER).dags[dag_id]
+    return dag.test(run_conf=conf or None)
+
+
+def test_runs_on_the_cheapest_cluster(fresh: dict[str, SimulatedCluster]) -> None:
+    dag_run = run("sc_sync")
+    assert dag_run.state == "success"
+    created = [r for r in fresh["cheap"].requests() if r.startswith("POST")]
+    assert len(created) == 1
+
+
+def creates(cluster: SimulatedCluster) -> list[str]:
+    return [r for r in cluster.requests() if r.startswith("POST /api/v1/namespaces/")]
+
+
+def counts(clusters: dict[str, SimulatedCluster]) -> dict[str, int]:
+    """How many pods each cluster was asked to create."""
+    return {name: len(creates(cluster)) for name, cluster in clusters.items()}
+
+
+def assert_nothing_left(clusters: dict[str, SimulatedCluster]) -> None:
+    """No pod is left on any cluster (every path cleans up after itself)."""
+    for cluster in clusters.values():
+        assert cluster.pods() == [], f"pods left on {cluster.name}: {cluster.pods()}"
+
+
+def when_running(
+    cluster: SimulatedCluster, action: Callable[[dict[str, Any]], None], timeout: float = 60
+) -> threading.Thread:
+    """In the background, wait until a pod runs on ``cluster``, then act on it."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [p for p in cluster.pods() if p["phase"] == "Running"]
+            if running:
+                action(running[0])
+                return
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def placement(dag_run: Any) -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, key="placement").first()
+        return row.value if row else None
+
+
+@pytest.mark.parametrize("dag_id", ["sc_sync", "sc_deferrable"])
+def test_decision_is_logged_pushed_and_applied(fresh: dict[str, SimulatedCluster], dag_id: str) -> None:
+    dag_run = run(dag_id)
+    assert dag_run.state == "success"
+    decision = placement(dag_run)
+    assert decision["chosen"] == "cheap"
+    assert [c["target"] for c in decision["candidates"]] == ["cheap", "middle", "dear"]
+    assert decision["excluded"] == {"vault": "not entitled (team -, tags ['test'])"}
+    assert counts(fresh) == {"cheap": 1, "middle": 0, "dear": 0}
+    # The target's namespace override was applied to the pod the parent built.
+    assert creates(fresh["cheap"]) == ["POST /api/v1/namespaces/jobs/pods"]
+    assert_nothing_left(fresh)
+
+
+def test_pod_spec_carries_the_targets_overrides(fresh: dict[str, SimulatedCluster]) -> None:
+    seen: list[dict[str, Any]] = []
+    waiter = when_running(fresh["cheap"], seen.append)
+    assert run("sc_sync", seconds=2).state == "success"
+    waiter.join()
+    (pod,) = seen
+    assert pod["namespace"] == "jobs"
+    assert pod["labels"]["airflow-dataops/target"] == "cheap"
+    assert pod["spec"]["serviceAccountName"] == "runner"
+    env = {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+    assert env["TARGET_REGION"] == "eu-west-3"
+
+
+@pytest.mark.parametrize("dag_id", ["sc_sync", "sc_deferrable"])
+def test_fails_over_when_the_pod_is_not_scheduled_in_time(fresh: dict[str, SimulatedCluster], dag_id: str) -> None:
+    fresh["cheap"].control("faults", {"hold_pending": True})
+    started = time.monotonic()
+    dag_run = run(dag_id)
+    assert dag_run.state == "success"
+    assert counts(fresh) == {"cheap": 1, "middle": 1, "dear": 0}
+    # seconds plus the 3 s schedule timeout, never a fixed multi-minute wait
+    assert time.monotonic() - started < 60
+    assert_nothing_left(fresh)
+
+
+@pytest.mark.parametrize("dag_id", ["sc_sync", "sc_deferrable"])
+def test_fails_over_when_the_pod_is_evicted(fresh: dict[str, SimulatedCluster], dag_id: str) -> None:
+    waiter = when_running(fresh["cheap"], lambda pod: fresh["cheap"].control("evict", {"name": pod["name"]}))
+    dag_run = run(dag_id, seconds=4)
+    waiter.join()
+    assert dag_run.state == "success"
+    assert counts(fresh) == {"cheap": 1, "middle": 1, "dear": 0}
+    assert_nothing_left(fresh)
+
+
+def test_fails_over_when_the_api_drops_the_create(fresh: dict[str, SimulatedCluster]) -> None:
+    fresh["cheap"].control("faults", {"drop_pod_creates": True})
+    dag_run = run("sc_sync")
+    assert dag_run.state == "success"
+    assert counts(fresh)["middle"] == 1
+    assert_nothing_left(fresh)
+
+
+def test_a_failing_command_is_not_moved_elsewhere(fresh: dict[str, SimulatedCluster]) -> None:
+    dag_run = run("sc_sync", exit_code=3)
+    assert dag_run.state == "failed"
+    assert counts(fresh) == {"cheap": 1, "middle": 0, "dear": 0}
+    assert_nothing_left(fresh)
+
+
+def test_failover_is_bounded_and_says_so(fresh: dict[str, SimulatedCluster]) -> None:
+    for cluster in fresh.values():
+        cluster.control("faults", {"hold_pending": True})
+    dag_run = run("sc_sync")
+    assert dag_run.state == "failed"
+    assert counts(fresh) == {"cheap": 1, "middle": 1, "dear": 1}  # max_failovers=2: three targets tried
+    assert_nothing_left(fresh)
+
+
+def test_a_retry_reattaches_to_the_live_pod_by_uid(fresh: dict[str, SimulatedCluster]) -> None:
+    dag_run = run("sc_retry", seconds=3)
+    assert dag_run.state == "success"
+    assert counts(fresh)["cheap"] == 1, "the retry must reuse the pod, not create a second one"
+    assert placement(dag_run)["reattached"]["target"] == "cheap"
+    assert_nothing_left(fresh)
+
+
+def test_a_down_cluster_is_skipped_before_any_pod(fresh: dict[str, SimulatedCluster]) -> None:
+    fresh["cheap"].control("faults", {"latency_ms": 10_000})  # no answer within the probe timeout
+    dag_run = run("sc_sync")
+    assert dag_run.state == "success"
+    decision = placement(dag_run)
+    assert decision["chosen"] == "middle"
+    assert decision["excluded"]["cheap"].startswith("unreachable (no answer within")
+    fresh["cheap"].control("faults", {"latency_ms": 0})
+    assert not creates(fresh["cheap"])
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "message"),
+    [
+        ("sc_not_entitled", "vault: not entitled (team analytics"),
+        ("sc_unknown_connection", "the Airflow connection 'k8s_does_not_exist' does not exist"),
+        ("sc_no_fit", "nodes too small"),
+    ],
+)
+def test_bad_input_fails_before_any_pod(
+    fresh: dict[str, SimulatedCluster], dag_id: str, message: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run(dag_id)
+    assert dag_run.state == "failed"
+    assert message in capfd.readouterr().out
+    assert counts(fresh) == {"cheap": 0, "middle": 0, "dear": 0}
+
+
+def test_the_cluster_policy_routes_existing_dags_without_edits(fresh: dict[str, SimulatedCluster]) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    dags = DagBag(dag_folder=str(TEST_DAGS_FOLDER), bundle_path=TEST_DAGS_FOLDER).dags
+    assert type(dags["legacy_routed"].get_task("existing_task")) is SuperclusterPodOperator
+    assert type(dags["legacy_untouched"].get_task("existing_task")).__name__ == "KubernetesPodOperator"
+    dag_run = run("legacy_routed")
+    assert dag_run.state == "success"
+    assert placement(dag_run)["chosen"] == "cheap"
+    assert counts(fresh) == {"cheap": 1, "middle": 0, "dear": 0}
+    assert_nothing_left(fresh)
