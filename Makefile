@@ -42,6 +42,9 @@ unit:
 bench: install
 	$(RUN)/python benchmarks/import_time.py --update-docs
 	$(RUN)/python benchmarks/decision_latency.py --update-docs
+	$(RUN)/python benchmarks/kubernetes_decision_latency.py --update-docs
+	$(RUN)/python benchmarks/placement_quality.py --update-docs
+	$(RUN)/python benchmarks/parse_overhead.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

@@ -6,8 +6,8 @@ against probing the clusters one after another (about 50 round trips).
 Each "cluster" is an HTTP endpoint on loopback (its own port) that answers after
 50 ms. The probe is a real HTTP GET with aiohttp through ``probe_all``; the decision
 is the real ``decide()`` over a 50-target declaration. This measures the concurrency
-and decision machinery; it does not speak the Kubernetes API (the Kubernetes probe
-comes with the operator), so the figure is about fan-out, not about Kubernetes.
+and decision machinery; it does not speak the Kubernetes API, so the figure is about
+fan-out, not about Kubernetes (``kubernetes_decision_latency.py`` measures that).
 
 Run:  make bench   (or: .venv/bin/python benchmarks/decision_latency.py)
 """

@@ -57,6 +57,6 @@ def test_policy_selects_plain_kpo_by_tag_queue_or_label_only() -> None:
     for task in (by_queue, by_label, untouched):
         policy(task)
     assert isinstance(by_queue, SuperclusterPodOperator)
-    assert by_queue.policies == ("fastest_start",)
+    assert by_queue.placement.policies == ("fastest_start",)
     assert isinstance(by_label, SuperclusterPodOperator)
     assert type(untouched) is KubernetesPodOperator

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airflow_dataops.core.names import TARGET_LABEL
 from airflow_dataops.core.placement import LiveState
 from airflow_dataops.core.supercluster import NodePool, QuantityError, Target, parse_cpu, parse_memory_gib
 
@@ -27,7 +28,6 @@ POOL_LABELS = (
     "agentpool",
 )
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-TARGET_LABEL = "airflow-dataops/target"  # set on every pod this provider creates
 
 
 def pool_of(node: Mapping[str, Any], pools: Iterable[NodePool]) -> NodePool | None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from airflow_dataops.core.names import POLICIES
 from airflow_dataops.core.supercluster import NodePool, Supercluster, Target
 
-POLICIES = ("cheapest", "fastest_start", "data_local", "preference", "spread")
+__all__ = ["POLICIES", "Decision", "LiveState", "PlacementError", "Requirements", "Toleration", "decide"]
 
 
 class PlacementError(ValueError):

@@ -31,19 +31,28 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-from airflow_dataops.core.live_state import TARGET_LABEL
-from airflow_dataops.core.placement import POLICIES, Decision
-from airflow_dataops.core.supercluster import Target
+from airflow_dataops.core.names import TARGET_LABEL
+from airflow_dataops.core.placement_args import PlacementArgs
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from kubernetes.client import models as k8s
 
     from airflow_dataops.core.local_runner import LocalProcess
+    from airflow_dataops.core.placement import Decision
+    from airflow_dataops.core.supercluster import Target
     from airflow_dataops.hooks.supercluster import SuperclusterHook
 
 PLACEMENT_STATE_KEY = "airflow_dataops_placement"
 DEFAULT_DECLARATION = "supercluster.yaml"
+
+
+def _placement_args(task_id: object, **given: Any) -> PlacementArgs:
+    """The validated placement arguments, the error naming the task."""
+    try:
+        return PlacementArgs(**given)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"task {task_id!r}: {error}") from None
 
 
 class FailoverExhaustedError(RuntimeError):
@@ -100,15 +109,16 @@ class SuperclusterPodOperator(KubernetesPodOperator):
                     f"SuperclusterPodOperator chooses the cluster, so '{chosen_per_target}' cannot be set on "
                     f"task {kwargs.get('task_id')!r}; declare the connection as a target in supercluster.yaml"
                 )
-        super().__init__(kubernetes_conn_id=None, **kwargs)
-        self._set_placement(
+        super().__init__(**kwargs)
+        self.reads = list(reads)
+        self.placement = _placement_args(
+            kwargs.get("task_id"),
             supercluster=supercluster,
-            policies=policies,
-            preference=preference,
+            policies=tuple(policies),
+            preference=tuple(preference),
             gpu_type=gpu_type,
-            features=features,
-            reads=reads,
-            allowed_regions=allowed_regions,
+            features=tuple(features),
+            allowed_regions=tuple(allowed_regions),
             max_hourly_price=max_hourly_price,
             team=team,
             max_failovers=max_failovers,
@@ -116,52 +126,18 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         )
 
     @classmethod
-    def route(cls, task: KubernetesPodOperator, **placement: Any) -> SuperclusterPodOperator:
+    def route(
+        cls, task: KubernetesPodOperator, *, reads: Sequence[str] = (), **placement: Any
+    ) -> SuperclusterPodOperator:
         """Turn an existing KubernetesPodOperator task into a routed one, in place (for cluster policies).
 
         Its own ``kubernetes_conn_id`` is then ignored: the targets' connections are used.
         """
         task.__class__ = cls
         routed: SuperclusterPodOperator = task  # type: ignore[assignment]
-        routed._set_placement(**placement)
+        routed.reads = list(reads)
+        routed.placement = _placement_args(task.task_id, **placement)
         return routed
-
-    def _set_placement(
-        self,
-        *,
-        supercluster: str | None = None,
-        policies: Sequence[str] = ("cheapest",),
-        preference: Sequence[str] = (),
-        gpu_type: str | None = None,
-        features: Sequence[str] = (),
-        reads: Sequence[str] = (),
-        allowed_regions: Sequence[str] = (),
-        max_hourly_price: float | None = None,
-        team: str | None = None,
-        max_failovers: int = 2,
-        probe_timeout: float = 5.0,
-    ) -> None:
-        unknown = [p for p in policies if p not in POLICIES]
-        if unknown or not policies:
-            raise ValueError(
-                f"task {self.task_id!r}: unknown placement policy {unknown or '(none)'}; "
-                f"use any of: {', '.join(POLICIES)}"
-            )
-        if max_failovers < 0:
-            raise ValueError(f"task {self.task_id!r}: max_failovers must be >= 0, got {max_failovers}")
-        if probe_timeout <= 0:
-            raise ValueError(f"task {self.task_id!r}: probe_timeout must be positive, got {probe_timeout}")
-        self.supercluster = supercluster
-        self.policies = tuple(policies)
-        self.preference = tuple(preference)
-        self.gpu_type = gpu_type
-        self.features = tuple(features)
-        self.reads = list(reads)
-        self.allowed_regions = tuple(allowed_regions)
-        self.max_hourly_price = max_hourly_price
-        self.team = team
-        self.max_failovers = max_failovers
-        self.probe_timeout = probe_timeout
 
     # ----------------------------------------------------------------- seams of the parent
 
@@ -187,13 +163,16 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         """Decide where the pod runs (or go back to the pod a previous try left running), then run it."""
         hook = self._supercluster_hook(context)
         self.name = self._set_name(self.name)
+        # No connection until a target is chosen: the pod is sized without any cluster.
+        self.kubernetes_conn_id = None
+        self._forget_clients()
         resumed = self._reattach(hook, context)
         if resumed is not None:
             target, pod = resumed
             return self._run_with_failover(hook, context, [target], start=0, reattach_to=pod)
         decision = self._decide(hook, context)
         order = [hook.supercluster.target(c.target) for c in decision.candidates]
-        return self._run_with_failover(hook, context, order[: self.max_failovers + 1], start=0)
+        return self._run_with_failover(hook, context, order[: self.placement.max_failovers + 1], start=0)
 
     def _run_with_failover(
         self,
@@ -253,12 +232,14 @@ class SuperclusterPodOperator(KubernetesPodOperator):
     def _supercluster_hook(self, context: Context) -> SuperclusterHook:
         from airflow_dataops.hooks.supercluster import SuperclusterHook
 
-        hook = SuperclusterHook(self._declaration_path(context), probe_timeout=self.probe_timeout)
+        hook = SuperclusterHook(self._declaration_path(context), probe_timeout=self.placement.probe_timeout)
         hook.check_connections()
         return hook
 
     def _declaration_path(self, context: Context) -> Path:
-        path = Path(self.supercluster or os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER") or DEFAULT_DECLARATION)
+        path = Path(
+            self.placement.supercluster or os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER") or DEFAULT_DECLARATION
+        )
         if path.is_absolute():
             return path
         return Path(context["dag"].fileloc).parent / path
@@ -270,15 +251,15 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         dag_tags = sorted(context["dag"].tags or ())
         requirements = requirements_from_pod(
             pod,
-            gpu_type=self.gpu_type,
-            features=self.features,
+            gpu_type=self.placement.gpu_type,
+            features=self.placement.features,
             reads=self.reads,
-            allowed_regions=self.allowed_regions,
-            max_hourly_price=self.max_hourly_price,
-            team=self.team,
+            allowed_regions=self.placement.allowed_regions,
+            max_hourly_price=self.placement.max_hourly_price,
+            team=self.placement.team,
             dag_tags=dag_tags,
         )
-        decision = hook.decide(requirements, self.policies, self.preference)
+        decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
         context["ti"].xcom_push(key="placement", value=decision.to_dict())
         return decision
