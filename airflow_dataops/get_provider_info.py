@@ -37,7 +37,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "DataOps supercluster",
-                "python-modules": ["airflow_dataops.operators.kubernetes"],
+                "python-modules": ["airflow_dataops.operators.kubernetes", "airflow_dataops.operators.quantum"],
             }
         ],
         "sensors": [],

@@ -10,7 +10,8 @@ Most finer steps are plain Airflow tasks running the functions of ``customer_cam
 (imported inside the tasks, so parsing this file never loads numpy or scikit-learn).
 ``run_kmeans`` is a pod: a SuperclusterPodOperator that the meta-orchestrator places
 on a target of ``supercluster.yaml`` (the ``local`` target in the demo, which runs the
-pod's command on the worker).
+pod's command on the worker). ``sample_qubo`` is a QuantumTaskOperator: the QUBO of
+"optimise the campaign" sampled by QAOA on a local simulator, at a capped cost.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from airflow.sdk import Param, dag, task, task_group
 from kubernetes.client import models as k8s
 
 from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+from airflow_dataops.operators.quantum import QuantumTaskOperator
 
 DAG_ID = "showcase_customer_campaign"
 DEFAULT_WORKDIR = os.environ.get(
@@ -162,11 +164,38 @@ def build_qubo(profiles_path: str, budget: float) -> dict[str, Any]:
 
 
 @task
-def solve_qubo(qubo: dict[str, Any]) -> dict[str, Any]:
-    """Solve the QUBO (exact enumeration until the quantum step lands)."""
-    from customer_campaign.optimise import CampaignQubo, solve_exactly
+def build_qaoa_circuit(qubo: dict[str, Any]) -> dict[str, Any]:
+    """Write the QAOA circuit that samples the QUBO (OpenQASM 2, angles tuned classically)."""
+    from customer_campaign.optimise import CampaignQubo, qaoa_program
 
-    return solve_exactly(CampaignQubo.from_dict(qubo))
+    return qaoa_program(CampaignQubo.from_dict(qubo))
+
+
+# --8<-- [start:quantum_step]
+def sample_qubo() -> QuantumTaskOperator:
+    """The quantum step: sample the QAOA circuit on the best local simulator, at a capped cost."""
+    return QuantumTaskOperator(
+        task_id="sample_qubo",
+        circuit="{{ ti.xcom_pull(task_ids='optimise_the_campaign.build_qaoa_circuit')['qasm'] }}",
+        candidates=["aer_simulator", "braket_local"],
+        shots=8000,
+        seed=7,
+        max_cost=1.0,  # dollars; a QPU candidate would be refused above this before submission
+    )
+
+
+# --8<-- [end:quantum_step]
+
+
+@task
+def decode_samples(qubo: dict[str, Any], sampled: dict[str, Any]) -> dict[str, Any]:
+    """The best sampled plan, with the exact optimum (enumeration) as its reference."""
+    from customer_campaign.optimise import CampaignQubo, best_sampled_plan, solve_exactly
+
+    problem = CampaignQubo.from_dict(qubo)
+    plan = best_sampled_plan(problem, sampled["counts"])
+    reference = solve_exactly(problem)
+    return {**plan, "backend": sampled["backend"], "exact_energy": reference["energy"]}
 
 
 @task
@@ -179,9 +208,12 @@ def check_budget(plan: dict[str, Any], budget: float) -> dict[str, Any]:
 
 @task_group(group_id="optimise_the_campaign")
 def optimise_the_campaign(profiles_path: Any) -> Any:
-    """Business step: the step that will benefit from a quantum sampler."""
+    """Business step: the QUBO sampled on a quantum backend (a local simulator in the demo)."""
     budget = "{{ params.budget }}"
-    return check_budget(solve_qubo(build_qubo(profiles_path, budget)), budget)
+    qubo = build_qubo(profiles_path, budget)
+    sampler = sample_qubo()
+    build_qaoa_circuit(qubo) >> sampler
+    return check_budget(decode_samples(qubo, sampler.output), budget)
 
 
 # --- publish ---------------------------------------------------------------------

@@ -85,3 +85,28 @@ def test_customer_ids_are_unique(tmp_path: Path) -> None:
     generate_customers(tmp_path / "raw.csv", n_customers=300)
     ids = [row["customer_id"] for row in _rows(tmp_path / "raw.csv")]
     assert len(ids) == len(set(ids)) == 300
+
+
+def test_qaoa_sampling_finds_the_exact_optimum() -> None:
+    """The quantum step's circuit, sampled on Aer, contains the assignment enumeration finds."""
+    from airflow_dataops.core.quantum.circuits import load_circuit
+    from airflow_dataops.core.quantum.local_run import run_local
+    from customer_campaign.optimise import best_sampled_plan, qaoa_program
+
+    qubo = build_campaign_qubo(
+        _profiles([(2500, 12000), (3100, 9000), (4000, 15000), (1500, 3000), (2600, 7000)]), 9000
+    )
+    program = qaoa_program(qubo)
+    assert str(program["qasm"]).startswith("OPENQASM 2.0;")
+    counts = run_local("aer_simulator", load_circuit(program["qasm"]), 8000, seed=7).counts
+    plan = best_sampled_plan(qubo, counts)
+    assert plan["segments"] == solve_exactly(qubo)["segments"]
+    assert plan["solver"] == "qaoa-sampling"
+
+
+def test_qaoa_program_refuses_problems_too_large_to_tune() -> None:
+    from customer_campaign.optimise import qaoa_program
+
+    qubo = build_campaign_qubo(_profiles([(100.0, 10.0)] * 11), 100.0)
+    with pytest.raises(ValueError, match="at most 14 variables"):
+        qaoa_program(qubo)

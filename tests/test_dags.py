@@ -11,7 +11,7 @@ from conftest import DAGS_FOLDER
 SHOWCASE_GROUPS = {
     "prepare_customer_data": {"extract_customers", "detect_missing_values", "impute_missing_values", "scale_features"},
     "segment_customers": {"choose_cluster_count", "run_kmeans", "profile_segments"},
-    "optimise_the_campaign": {"build_qubo", "solve_qubo", "check_budget"},
+    "optimise_the_campaign": {"build_qubo", "build_qaoa_circuit", "sample_qubo", "decode_samples", "check_budget"},
     "publish": {"write_target_list", "write_run_report"},
 }
 

@@ -27,6 +27,7 @@ def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch, module: st
 
 def test_missing_submodule_of_missing_sdk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "braket", None)
+    monkeypatch.delitem(sys.modules, "braket.circuits", raising=False)  # other tests may have loaded it
     with pytest.raises(MissingExtraError, match=r"airflow-dataops\[quantum\]"):
         import_optional("braket.circuits")
 

@@ -110,3 +110,76 @@ def check_plan(plan: dict[str, object], budget: float) -> dict[str, object]:
     if not plan["segments"]:
         raise ValueError("campaign plan targets no segment: raise the budget or check the segment profits")
     return {**plan, "budget": budget, "budget_left": round(budget - cost, 2)}
+
+
+def _normalised_energies(qubo: CampaignQubo) -> list[float]:
+    """Energy of every assignment (index bit i = variable i), scaled to [0, 1]."""
+    energies = [
+        qubo.energy(tuple((index >> i) & 1 for i in range(qubo.n_variables))) for index in range(2**qubo.n_variables)
+    ]
+    low, high = min(energies), max(energies)
+    return [(e - low) / ((high - low) or 1.0) for e in energies]
+
+
+def qaoa_program(qubo: CampaignQubo, grid: int = 24) -> dict[str, object]:
+    """A one-layer QAOA circuit for the QUBO, as OpenQASM 2 text, with its angles.
+
+    The cost layer is exp(-i gamma C) for the scaled QUBO objective C, written directly
+    as phase gates on |1> (diagonal terms) and controlled phases (couplings); the mixer
+    is an RX on every qubit. The two angles are chosen by a classical grid search of the
+    expected energy on the exact state vector, which is cheap at this size (at most a
+    few thousand amplitudes) and is how small QAOA instances are tuned in practice.
+    """
+    import numpy as np
+
+    n = qubo.n_variables
+    if n > 14:
+        raise ValueError(f"the QAOA program is built for at most 14 variables, this QUBO has {n}")
+    energies = np.array(_normalised_energies(qubo))
+    low, high = min(min(r) for r in qubo.matrix), max(max(r) for r in qubo.matrix)
+    scale = 1.0 / (max(abs(low), abs(high)) or 1.0)  # keeps the phases of the largest terms within one turn
+    raw = np.array([qubo.energy(tuple((i >> b) & 1 for b in range(n))) for i in range(2**n)]) * scale
+
+    def expected(gamma: float, beta: float) -> float:
+        state = np.exp(-1j * gamma * raw) / np.sqrt(2**n)
+        rx = np.array([[np.cos(beta), -1j * np.sin(beta)], [-1j * np.sin(beta), np.cos(beta)]])
+        tensor = state.reshape([2] * n)
+        for axis in range(n):
+            tensor = np.moveaxis(np.tensordot(rx, tensor, axes=([1], [n - 1 - axis])), 0, n - 1 - axis)
+        probabilities = np.abs(tensor.reshape(-1)) ** 2
+        return float(probabilities @ energies)
+
+    gammas = np.linspace(0.05, 2 * np.pi, grid)
+    betas = np.linspace(0.05, np.pi / 2, grid)
+    gamma, beta = (float(x) for x in min(((g, b) for g in gammas for b in betas), key=lambda gb: expected(*gb)))
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', f"qreg q[{n}];", f"creg c[{n}];"]
+    lines += [f"h q[{i}];" for i in range(n)]
+    for i in range(n):
+        if qubo.matrix[i][i]:
+            lines.append(f"u1({-gamma * scale * qubo.matrix[i][i]!r}) q[{i}];")
+        for j in range(i + 1, n):
+            if qubo.matrix[i][j]:
+                lines.append(f"cu1({-gamma * scale * qubo.matrix[i][j]!r}) q[{i}],q[{j}];")
+    lines += [f"rx({2 * beta!r}) q[{i}];" for i in range(n)]
+    lines.append("measure q -> c;")
+    return {"qasm": "\n".join(lines) + "\n", "gamma": gamma, "beta": beta, "layers": 1}
+
+
+def best_sampled_plan(qubo: CampaignQubo, counts: dict[str, int]) -> dict[str, object]:
+    """The lowest-energy assignment among the sampled bit strings (classical bit i = variable i)."""
+    if not counts:
+        raise ValueError("the quantum task returned no samples")
+    samples = {key: tuple(int(key[-1 - i]) for i in range(qubo.n_variables)) for key in counts}
+    best_key = min(samples, key=lambda key: (qubo.energy(samples[key]), key))
+    best = samples[best_key]
+    chosen = [i for i in range(qubo.n_segments) if best[i]]
+    return {
+        "bits": list(best),
+        "energy": round(qubo.energy(best), 4),
+        "segments": chosen,
+        "cost": round(sum(qubo.costs[i] for i in chosen), 2),
+        "expected_profit": round(sum(qubo.profits[i] for i in chosen), 2),
+        "solver": "qaoa-sampling",
+        "times_sampled": counts[best_key],
+        "distinct_samples": len(counts),
+    }

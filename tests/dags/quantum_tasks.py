@@ -1,0 +1,66 @@
+"""Test DAGs for QuantumTaskOperator, run by tests/test_operator_quantum.py through dag.test()."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG
+
+from airflow_dataops.operators.quantum import QuantumTaskOperator
+
+BELL = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+h q[0];
+cx q[0],q[1];
+measure q -> c;
+"""
+FORTE = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+CHARGED = {"aer_simulator": {"per_task": 3.0}}  # a local run charged back at $3, to test run budgets
+
+
+def fail_first_try(context: Any, result: Any) -> None:
+    """After the circuit ran, fail try 1, as a worker dying after the run would."""
+    if context["ti"].try_number == 1:
+        raise RuntimeError("simulated crash after the quantum task finished")
+
+
+def dag(dag_id: str) -> DAG:
+    """A manual test DAG."""
+    return DAG(dag_id, start_date=datetime(2026, 1, 1), schedule=None, tags=["test"])
+
+
+with dag("q_bell"):
+    QuantumTaskOperator(task_id="bell", circuit=BELL, candidates=["braket_local", "aer_simulator"], shots=2000, seed=5)
+
+with dag("q_over_budget"):
+    QuantumTaskOperator(task_id="qpu", circuit=BELL, backend=FORTE, shots=100, max_cost=1.0)
+
+with dag("q_cloud_not_built"):
+    QuantumTaskOperator(task_id="qpu", circuit=BELL, backend=FORTE, shots=100, max_cost=100.0)
+
+with dag("q_run_budget"):
+    first = QuantumTaskOperator(task_id="first", circuit=BELL, backend="aer_simulator", price_overrides=CHARGED)
+    second = QuantumTaskOperator(
+        task_id="second", circuit=BELL, backend="aer_simulator", price_overrides=CHARGED, run_budget=5.0
+    )
+    first >> second
+
+with dag("q_retry"):
+    QuantumTaskOperator(
+        task_id="bell",
+        circuit=BELL,
+        backend="aer_simulator",
+        post_execute=fail_first_try,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+
+with dag("q_bad_qasm"):
+    QuantumTaskOperator(
+        task_id="bad",
+        circuit='OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nh q[0]\nx q[0];\n',
+        backend="aer_simulator",
+    )

@@ -1,0 +1,80 @@
+"""QuantumTaskOperator through the real Airflow (dag.test) and the real local simulators."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import TEST_DAGS_FOLDER
+
+pytestmark = pytest.mark.slow
+
+
+def run(dag_id: str) -> Any:
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(TEST_DAGS_FOLDER), bundle_path=TEST_DAGS_FOLDER).dags[dag_id].test()
+
+
+def xcom(dag_run: Any, task_id: str, key: str = "return_value") -> Any:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(XComModel)
+            .filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, task_id=task_id, key=key)
+            .first()
+        )
+        return row.value if row else None
+
+
+def test_bell_pair_runs_and_returns_counts_cost_and_decision(airflow_db: Path) -> None:
+    dag_run = run("q_bell")
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "bell")
+    assert result["backend"] == "aer_simulator"  # small circuit, both local: the faster one first
+    assert set(result["counts"]) == {"00", "11"}
+    assert sum(result["counts"].values()) == result["shots"] == 2000
+    assert abs(result["probabilities"]["00"] - 0.5) < 0.05
+    assert result["cost"]["actual"] == 0
+    assert result["circuit"]["qubits"] == 2
+    assert xcom(dag_run, "bell", "quantum_decision")["chosen"] == "aer_simulator"
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "message"),
+    [
+        ("q_over_budget", r"the estimated cost \$8.3000 \(.*\) exceeds the task's budget \(max_cost\) \$1.0000"),
+        ("q_cloud_not_built", "submitting to Amazon Braket and IBM devices is not available in this release"),
+        ("q_bad_qasm", "OpenQASM 2 does not parse: line 5, column 0: needed ';'"),
+    ],
+)
+def test_refused_before_anything_runs(
+    airflow_db: Path, dag_id: str, message: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run(dag_id)
+    assert dag_run.state == "failed"
+    assert re.search(message, capfd.readouterr().out)
+
+
+def test_the_run_budget_counts_what_earlier_tasks_spent(airflow_db: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    dag_run = run("q_run_budget")
+    assert dag_run.state == "failed"
+    assert xcom(dag_run, "first", "quantum_cost") == 3.0
+    assert xcom(dag_run, "second") is None
+    assert "exceeds the DAG run's remaining budget (spent $3.0000 of) $2.0000" in capfd.readouterr().out
+
+
+def test_a_retry_returns_the_finished_run_instead_of_running_again(
+    airflow_db: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    dag_run = run("q_retry")
+    assert dag_run.state == "success"
+    out = capfd.readouterr().out
+    assert out.count("Ran 1000 shots on aer_simulator") == 1
+    (reused,) = re.findall(r"A previous try already ran this circuit \((local-[0-9a-f-]+)\)", out)
+    assert xcom(dag_run, "bell")["task_id"] == reused
