@@ -45,6 +45,7 @@ bench: install
 	$(RUN)/python benchmarks/kubernetes_decision_latency.py --update-docs
 	$(RUN)/python benchmarks/placement_quality.py --update-docs
 	$(RUN)/python benchmarks/parse_overhead.py --update-docs
+	$(RUN)/python benchmarks/quantum_overhead.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

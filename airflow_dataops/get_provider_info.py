@@ -31,7 +31,7 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "DataOps supercluster",
-                "python-modules": ["airflow_dataops.hooks.supercluster"],
+                "python-modules": ["airflow_dataops.hooks.braket", "airflow_dataops.hooks.supercluster"],
             }
         ],
         "operators": [
@@ -42,7 +42,9 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "sensors": [],
         "triggers": [],
-        "connection-types": [],
+        "connection-types": [
+            {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
+        ],
         "extra-links": [],
         "plugins": [],
     }

@@ -49,7 +49,7 @@ def test_bell_pair_runs_and_returns_counts_cost_and_decision(airflow_db: Path) -
     ("dag_id", "message"),
     [
         ("q_over_budget", r"the estimated cost \$8.3000 \(.*\) exceeds the task's budget \(max_cost\) \$1.0000"),
-        ("q_cloud_not_built", "submitting to Amazon Braket and IBM devices is not available in this release"),
+        ("q_ibm_not_built", "submitting to IBM devices is not available in this release"),
         ("q_bad_qasm", "OpenQASM 2 does not parse: line 5, column 0: needed ';'"),
     ],
 )

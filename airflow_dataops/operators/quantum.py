@@ -8,9 +8,12 @@ all before anything is submitted. It records the run in Airflow's task state sto
 before running, so that a retry of a finished run returns its result instead of
 running (and paying) again.
 
-This release runs on the local simulators (Qiskit Aer, Braket's local simulator).
-Braket managed devices and IBM backends are in the price table and the decision, but
-submitting to them is refused with a clear error: it is not built yet.
+It runs on the local simulators (Qiskit Aer, Braket's local simulator) and on Amazon
+Braket devices (managed simulators and QPUs, by ARN) through a ``braket`` connection:
+the Braket SDK submits with an idempotency token derived from the task instance and the
+circuit, the task's ARN is recorded before waiting, a retry reattaches to it, and
+killing the Airflow task cancels it. IBM backends are in the price table and the
+decision, but submitting to them is refused with a clear error: not built yet.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class QuantumTaskOperator(BaseOperator):
     :param price_overrides: price-table entries to override, by device.
     :param result_folder: where results larger than the XCom limit are written (an
         ``ObjectStoragePath`` URI); default ``$AIRFLOW_HOME/quantum-results``.
+    :param braket_conn_id: the ``braket`` connection used for Braket devices.
+    :param poll_interval: seconds between state checks of a cloud task.
     """
 
     template_fields: Sequence[str] = ("circuit", "parameters")
@@ -72,6 +77,8 @@ class QuantumTaskOperator(BaseOperator):
         seed: int | None = None,
         price_overrides: Mapping[str, Mapping[str, float]] | None = None,
         result_folder: str | None = None,
+        braket_conn_id: str = "braket_default",
+        poll_interval: float = 5.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -89,6 +96,9 @@ class QuantumTaskOperator(BaseOperator):
         self.seed = seed
         self.price_overrides = dict(price_overrides or {})
         self.result_folder = result_folder
+        self.braket_conn_id = braket_conn_id
+        self.poll_interval = poll_interval
+        self._cloud_task: Any = None
 
     def execute(self, context: Context) -> Any:
         """Validate, decide, estimate and cap, run (or return the finished run of a previous try)."""
@@ -98,10 +108,18 @@ class QuantumTaskOperator(BaseOperator):
         shape = circuits.summary(circuit)
         fingerprint = circuits.fingerprint(circuit)
         self.log.info("Circuit: %s qubits, depth %s, gates %s", shape["qubits"], shape["depth"], shape["gates"])
-        previous = self._previous_run(context, fingerprint)
-        if previous is not None:
-            self.log.info("A previous try already ran this circuit (%s): returning its result", previous["task_id"])
-            return self._publish(context, previous)
+        record = self._previous_run(context, fingerprint)
+        if record is not None and record["state"] == "completed":
+            self.log.info("A previous try already ran this circuit (%s): returning its result", record["task_id"])
+            return self._publish(context, record["result"])
+        if record is not None:
+            from airflow_dataops.core.quantum.devices import device
+            from airflow_dataops.core.quantum.pricing import estimate_cost
+
+            self.log.info("Reattaching to %s, submitted by a previous try: not submitting again", record["task_id"])
+            chosen = device(record["device"])
+            estimate = estimate_cost(chosen.name, self.shots, 10.0, self._prices())
+            return self._run_braket(context, circuit, chosen, estimate, shape, fingerprint, record["task_id"])
         decision = self._decide(context, shape["qubits"])
         return self._run(context, circuit, decision, shape, fingerprint)
 
@@ -136,12 +154,14 @@ class QuantumTaskOperator(BaseOperator):
         from airflow_dataops.core.quantum.local_run import LOCAL_DEVICES, run_local
 
         device, estimate = decision.ranked[0]
+        if device.provider == "braket" and device.kind != "local":
+            return self._run_braket(context, circuit, device, estimate, shape, fingerprint, None)
         if device.name not in LOCAL_DEVICES:
             raise DeviceError(
                 device.name,
                 "backend",
-                "submitting to Amazon Braket and IBM devices is not available in this release",
-                "run on aer_simulator or braket_local (see docs/quantum.md for what is built)",
+                "submitting to IBM devices is not available in this release",
+                "run on a Braket device, aer_simulator or braket_local (see docs/quantum.md for what is built)",
             )
         task_id = f"local-{uuid.uuid4()}"
         record: dict[str, Any] = {"task_id": task_id, "device": device.name, "fingerprint": fingerprint}
@@ -171,6 +191,92 @@ class QuantumTaskOperator(BaseOperator):
             "Ran %s shots on %s in %.3f s; cost $%.4f", self.shots, device.name, outcome.seconds, estimate.amount
         )
         return self._publish(context, result)
+
+    def _run_braket(
+        self,
+        context: Context,
+        circuit: Any,
+        device: Any,
+        estimate: Any,
+        shape: dict[str, Any],
+        fingerprint: str,
+        arn: str | None,
+    ) -> Any:
+        """Submit (or reattach), record the ARN before waiting, wait, and read the result from S3."""
+        from braket.aws import AwsQuantumTask
+
+        from airflow_dataops.core.quantum.local_run import braket_counts, to_braket_program
+        from airflow_dataops.core.quantum.pricing import estimate_cost
+        from airflow_dataops.hooks.braket import BraketHook
+
+        hook = BraketHook(self.braket_conn_id)
+        ti = context["ti"]
+        token = uuid.uuid5(uuid.NAMESPACE_URL, f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}/{fingerprint}")
+        session = hook.aws_session(client_token=str(token))
+        started = datetime.datetime.now(datetime.UTC)
+        if arn is None:
+            program = to_braket_program(circuit)
+            task = AwsQuantumTask.create(session, device.name, program, hook.results_folder(), self.shots)
+            arn = str(task.id)
+            self.log.info("Submitted %s to %s (idempotency token %s)", arn, device.name, token)
+        else:
+            task = AwsQuantumTask(arn, aws_session=session)
+        self._cloud_task = task
+        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint}
+        self._store(context, {**record, "state": "submitted"})
+        context["ti"].xcom_push(key="quantum_task_arn", value=arn)
+        state = self._wait(task)
+        if state != "COMPLETED":
+            reason = task.metadata(use_cached_value=True).get("failureReason") or "no reason given"
+            raise RuntimeError(f"Braket task {arn} ended {state}: {reason}")
+        braket_result = task.result()
+        finished = datetime.datetime.now(datetime.UTC)
+        counts = braket_counts(circuit, braket_result.measured_qubits, braket_result.measurement_counts)
+        ran = self._execution_seconds(braket_result)
+        actual = estimate_cost(device.name, self.shots, ran, self._prices())
+        total = sum(counts.values())
+        result = {
+            "task_id": arn,
+            "backend": device.name,
+            "shots": self.shots,
+            "counts": dict(sorted(counts.items())),
+            "probabilities": {k: v / total for k, v in sorted(counts.items())},
+            "cost": {"estimate": estimate.to_dict(), "actual": round(actual.amount, 6)},
+            "timings": {"started": started.isoformat(), "finished": finished.isoformat(), "run_seconds": ran},
+            "circuit": {**shape, "fingerprint": fingerprint},
+        }
+        result = self._fit_into_xcom(result)
+        self._store(context, {**record, "state": "completed", "result": result})
+        self.log.info("Braket task %s completed; cost %s", arn, actual.breakdown)
+        return self._publish(context, result)
+
+    def _wait(self, task: Any) -> str:
+        """Poll the cloud task until it ends, logging state changes and the queue position."""
+        import time
+
+        last = None
+        while True:
+            state = str(task.state())
+            if state in ("COMPLETED", "FAILED", "CANCELLED"):
+                return state
+            if state != last:
+                queue = task.metadata(use_cached_value=True).get("queueInfo") or {}
+                position = f", queue position {queue['position']}" if queue.get("position") else ""
+                self.log.info("Braket task %s is %s%s", task.id, state, position)
+                last = state
+            time.sleep(self.poll_interval)
+
+    @staticmethod
+    def _execution_seconds(braket_result: Any) -> float:
+        metadata = getattr(getattr(braket_result, "additional_metadata", None), "simulatorMetadata", None)
+        duration = getattr(metadata, "executionDuration", None)
+        return round(float(duration) / 1000, 6) if duration is not None else 0.0
+
+    def on_kill(self) -> None:
+        """Killing the Airflow task cancels the cloud task it is waiting for."""
+        if self._cloud_task is not None:
+            self.log.info("Cancelling Braket task %s", self._cloud_task.id)
+            self._cloud_task.cancel()
 
     def _publish(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         context["ti"].xcom_push(key=COST_XCOM_KEY, value=result["cost"]["actual"])
@@ -204,14 +310,16 @@ class QuantumTaskOperator(BaseOperator):
 
     @staticmethod
     def _previous_run(context: Context, fingerprint: str) -> dict[str, Any] | None:
+        """The record a previous try left for this circuit: a finished result, or a cloud task to reattach to."""
         store = context.get("task_state_store")
         record = store.get(STATE_KEY) if store is not None else None
-        if not isinstance(record, dict) or record.get("state") != "completed":
+        if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
             return None
-        result = record.get("result")
-        if record.get("fingerprint") != fingerprint or not isinstance(result, dict):
-            return None
-        return dict(result)
+        if record.get("state") == "completed" and isinstance(record.get("result"), dict):
+            return dict(record)
+        if record.get("state") == "submitted" and not str(record.get("task_id", "")).startswith("local-"):
+            return dict(record)  # a cloud task to reattach to; a local run is simply run again
+        return None
 
     def _fit_into_xcom(self, result: dict[str, Any]) -> dict[str, Any]:
         """Keep XCom small: counts over the limit go to object storage, XCom keeps a reference."""

@@ -38,8 +38,8 @@ with dag("q_bell"):
 with dag("q_over_budget"):
     QuantumTaskOperator(task_id="qpu", circuit=BELL, backend=FORTE, shots=100, max_cost=1.0)
 
-with dag("q_cloud_not_built"):
-    QuantumTaskOperator(task_id="qpu", circuit=BELL, backend=FORTE, shots=100, max_cost=100.0)
+with dag("q_ibm_not_built"):
+    QuantumTaskOperator(task_id="qpu", circuit=BELL, backend="ibm_torino", shots=100, max_cost=100.0)
 
 with dag("q_run_budget"):
     first = QuantumTaskOperator(task_id="first", circuit=BELL, backend="aer_simulator", price_overrides=CHARGED)
@@ -64,3 +64,25 @@ with dag("q_bad_qasm"):
         circuit='OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\nh q[0]\nx q[0];\n',
         backend="aer_simulator",
     )
+
+SV1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+
+
+def braket_task(**kwargs: Any) -> QuantumTaskOperator:
+    """A Bell pair on Braket's SV1 through the test server, polled quickly."""
+    return QuantumTaskOperator(
+        task_id="bell", circuit=BELL, backend=SV1, shots=1000, max_cost=1.0, poll_interval=0.2, **kwargs
+    )
+
+
+with dag("q_braket"):
+    braket_task()
+
+with dag("q_braket_retry_after_finish"):
+    braket_task(post_execute=fail_first_try, retries=1, retry_delay=timedelta(seconds=0))
+
+with dag("q_braket_retry_while_waiting"):
+    braket_task(retries=1, retry_delay=timedelta(seconds=0))
+
+with dag("q_braket_timeout"):
+    braket_task(execution_timeout=timedelta(seconds=3))

@@ -53,28 +53,39 @@ def run_aer(circuit: Any, shots: int, seed: int | None = None) -> LocalRun:
 def run_braket_local(circuit: Any, shots: int) -> LocalRun:
     """Run on Braket's LocalSimulator (state vector), converted by qiskit-braket-provider."""
     from braket.devices import LocalSimulator
-    from qiskit_braket_provider.providers.adapter import to_braket
 
     measured = ensure_measured(circuit)
+    program = to_braket_program(measured)
+    start = time.perf_counter()
+    result = LocalSimulator("braket_sv").run(program, shots=shots).result()
+    seconds = time.perf_counter() - start
+    return LocalRun(braket_counts(measured, result.measured_qubits, result.measurement_counts), seconds)
+
+
+def to_braket_program(circuit: Any) -> Any:
+    """The Braket circuit for ``circuit`` (measured), converted by qiskit-braket-provider."""
+    from qiskit_braket_provider.providers.adapter import to_braket
+
     try:
-        program = to_braket(measured)
+        return to_braket(ensure_measured(circuit))
     except Exception as error:  # the converter names the gate it cannot map
         raise CircuitError(
             f"Braket cannot run this circuit: {error}", "use gates Braket supports, or run it on aer_simulator"
         ) from None
-    start = time.perf_counter()
-    result = LocalSimulator("braket_sv").run(program, shots=shots).result()
-    seconds = time.perf_counter() - start
+
+
+def braket_counts(measured: Any, measured_qubits: Any, measurement_counts: Any) -> dict[str, int]:
+    """Braket's counts (measured qubits, qubit 0 leftmost) in our convention (classical bit 0 rightmost)."""
     mapping = _measure_map(measured)
-    order = list(result.measured_qubits)
+    order = list(measured_qubits)
     counts: Counter[str] = Counter()
-    for bits, count in result.measurement_counts.items():
+    for bits, count in measurement_counts.items():
         clbits = ["0"] * measured.num_clbits
         for qubit, clbit in mapping.items():
             if qubit in order:
                 clbits[clbit] = bits[order.index(qubit)]
         counts["".join(reversed(clbits))] += int(count)
-    return LocalRun(dict(counts), seconds)
+    return dict(counts)
 
 
 def run_local(device: str, circuit: Any, shots: int, seed: int | None = None) -> LocalRun:

@@ -1,0 +1,210 @@
+"""An Amazon Braket service for tests: the real HTTP API on loopback, with S3 for the results.
+
+AWS cannot be reached from the test machines, so this speaks the part of the Braket
+REST API that the Braket SDK's ``AwsQuantumTask`` calls through boto3
+(``CreateQuantumTask``, ``GetQuantumTask``, ``CancelQuantumTask``) and the S3 calls it
+makes for results (``GetObject``, path style). boto3 reaches it with an endpoint
+override, signing requests as it would for AWS (the signature is not checked; the
+access key id is recorded so tests can see which credentials were used).
+
+Quantum tasks really run: the OpenQASM 3 program the SDK submits is executed by
+Braket's local simulator, and the ``GateModelTaskResult`` it returns is written to the
+in-memory S3 under the task's output prefix, as the service does.
+
+Tests steer it through ``/_test/*``: ``hold`` keeps new tasks QUEUED until released,
+``fail`` makes them FAILED, ``deny_gets`` answers the next N status reads with 403,
+``reset``, ``state`` (tasks, create calls, client tokens,
+cancels). ``clientToken`` is honoured: a repeated token returns the first task, as the
+service's idempotency does.
+
+Run: ``python tests/braket_api_server.py``; it prints ``PORT <n>`` when ready.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import urllib.parse
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+DONE = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+class Braket:
+    """Quantum tasks, an S3 object store and the test's controls."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.tokens: dict[str, str] = {}
+        self.objects: dict[tuple[str, str], bytes] = {}
+        self.controls: dict[str, Any] = {"hold": False, "fail": False, "deny_gets": 0}
+        self.creates: list[dict[str, Any]] = []
+        self.cancels: list[str] = []
+        self.access_keys: list[str] = []
+
+    async def execute(self, arn: str) -> None:
+        """Queue, run on the local simulator, write results.json, complete (unless held, failed, cancelled)."""
+        task = self.tasks[arn]
+        while self.controls["hold"] and task["status"] == "QUEUED":
+            await asyncio.sleep(0.05)
+        if task["status"] != "QUEUED":
+            return
+        if self.controls["fail"]:
+            task.update(status="FAILED", failureReason="device offline (test)", endedAt=_now())
+            return
+        task["status"] = "RUNNING"
+        try:
+            result = await asyncio.to_thread(_simulate, task["action"], task["shots"])
+        except Exception as error:
+            task.update(status="FAILED", failureReason=f"simulation failed: {error}", endedAt=_now())
+            return
+        if task["status"] != "RUNNING":  # cancelled meanwhile
+            return
+        key = f"{task['outputS3Directory']}/results.json"
+        self.objects[(task["outputS3Bucket"], key)] = result.encode()
+        task.update(status="COMPLETED", endedAt=_now())
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat()
+
+
+def _simulate(action: str, shots: int) -> str:
+    from braket.default_simulator import StateVectorSimulator
+    from braket.ir.openqasm import Program
+
+    program = Program.parse_raw(action)
+    result = StateVectorSimulator().run(program, shots=shots)
+    return str(result.json())
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"message": message}, status=status, headers={"x-amzn-ErrorType": code})
+
+
+class Api:
+    """The HTTP handlers: Braket routes, S3 GetObject, and ``/_test``."""
+
+    def __init__(self, braket: Braket) -> None:
+        self.braket = braket
+
+    @web.middleware
+    async def record_credentials(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        authorization = request.headers.get("Authorization", "")
+        if "Credential=" in authorization:
+            self.braket.access_keys.append(authorization.split("Credential=", 1)[1].split("/", 1)[0])
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.braket.creates.append(body)
+        token = body.get("clientToken")
+        if token in self.braket.tokens:
+            return web.json_response({"quantumTaskArn": self.braket.tokens[token]}, status=201)
+        arn = f"arn:aws:braket:us-east-1:123456789012:quantum-task/{uuid.uuid4()}"
+        task = {
+            "quantumTaskArn": arn,
+            "status": "QUEUED",
+            "deviceArn": body["deviceArn"],
+            "deviceParameters": body.get("deviceParameters", "{}"),
+            "shots": body["shots"],
+            "outputS3Bucket": body["outputS3Bucket"],
+            "outputS3Directory": f"{body['outputS3KeyPrefix']}/{arn.rsplit('/', 1)[1]}",
+            "createdAt": _now(),
+            "tags": body.get("tags", {}),
+            "action": body["action"],
+        }
+        self.braket.tasks[arn] = task
+        if token:
+            self.braket.tokens[token] = arn
+        asyncio.get_running_loop().create_task(self.braket.execute(arn))
+        return web.json_response({"quantumTaskArn": arn}, status=201)
+
+    def find(self, request: web.Request) -> dict[str, Any] | None:
+        return self.braket.tasks.get(urllib.parse.unquote(request.match_info["arn"]))
+
+    async def get(self, request: web.Request) -> web.Response:
+        if self.braket.controls["deny_gets"] > 0:  # e.g. expired credentials: not retried by boto3
+            self.braket.controls["deny_gets"] -= 1
+            return _error(403, "AccessDeniedException", "denied by the test (deny_gets)")
+        task = self.find(request)
+        if task is None:
+            return _error(404, "ResourceNotFoundException", "Quantum task not found")
+        body = {k: v for k, v in task.items() if k != "action"}
+        if task["status"] == "QUEUED":
+            body["queueInfo"] = {"queue": "QUANTUM_TASKS_QUEUE", "position": "1", "queuePriority": "Normal"}
+        return web.json_response(body)
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        task = self.find(request)
+        if task is None:
+            return _error(404, "ResourceNotFoundException", "Quantum task not found")
+        self.braket.cancels.append(task["quantumTaskArn"])
+        if task["status"] not in DONE:
+            task.update(status="CANCELLED", endedAt=_now())
+        return web.json_response({"quantumTaskArn": task["quantumTaskArn"], "cancellationStatus": "CANCELLED"})
+
+    async def get_object(self, request: web.Request) -> web.Response:
+        body = self.braket.objects.get((request.match_info["bucket"], request.match_info["key"]))
+        if body is None:
+            xml = "<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>"
+            return web.Response(status=404, text=xml, content_type="application/xml")
+        return web.Response(body=body, content_type="application/json")
+
+    async def search_devices(self, _: web.Request) -> web.Response:
+        return web.json_response({"devices": []})
+
+    async def controls(self, request: web.Request) -> web.Response:
+        self.braket.controls.update(await request.json())
+        return web.json_response(self.braket.controls)
+
+    async def reset(self, _: web.Request) -> web.Response:
+        self.braket.__init__()  # type: ignore[misc]
+        return web.json_response({})
+
+    async def state(self, _: web.Request) -> web.Response:
+        tasks = [{k: v for k, v in t.items() if k != "action"} for t in self.braket.tasks.values()]
+        return web.json_response(
+            {
+                "tasks": tasks,
+                "creates": self.braket.creates,
+                "cancels": self.braket.cancels,
+                "access_keys": self.braket.access_keys,
+            }
+        )
+
+
+def make_app(braket: Braket) -> web.Application:
+    """The aiohttp app serving ``braket``."""
+    api = Api(braket)
+    app = web.Application(middlewares=[api.record_credentials])
+    app.add_routes(
+        [
+            web.post("/quantum-task", api.create),
+            web.get("/quantum-task/{arn}", api.get),
+            web.put("/quantum-task/{arn}/cancel", api.cancel),
+            web.post("/devices", api.search_devices),
+            web.post("/_test/controls", api.controls),
+            web.post("/_test/reset", api.reset),
+            web.get("/_test/state", api.state),
+            web.get("/{bucket}/{key:.+}", api.get_object),
+        ]
+    )
+    return app
+
+
+async def serve() -> None:
+    """Listen on a free loopback port, announce it, serve until killed."""
+    runner = web.AppRunner(make_app(Braket()), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    print(f"PORT {runner.addresses[0][1]}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())
