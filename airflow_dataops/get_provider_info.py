@@ -40,11 +40,15 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_dataops.operators.kubernetes", "airflow_dataops.operators.quantum"],
             }
         ],
-        "sensors": [],
-        "triggers": [],
+        "sensors": [
+            {"integration-name": "DataOps supercluster", "python-modules": ["airflow_dataops.sensors.quantum"]}
+        ],
+        "triggers": [
+            {"integration-name": "DataOps supercluster", "python-modules": ["airflow_dataops.triggers.quantum"]}
+        ],
         "connection-types": [
             {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
         ],
-        "extra-links": [],
+        "extra-links": ["airflow_dataops.operators._quantum_links.BraketTaskLink"],
         "plugins": [],
     }

@@ -130,3 +130,87 @@ def test_the_connection_test_button_works(fresh: BraketServer) -> None:
     from airflow_dataops.hooks.braket import BraketHook
 
     assert BraketHook().test_connection() == (True, "Connected to Amazon Braket")
+
+
+def test_deferrable_waiting_resumes_with_the_result(fresh: BraketServer) -> None:
+    dag_run = run("q_braket_deferrable")
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "bell")
+    assert set(result["counts"]) == {"00", "11"}
+    assert len(fresh.control("state")["creates"]) == 1
+
+
+def submit_elsewhere(server: BraketServer) -> str:
+    """A task submitted by another system, with boto3 directly."""
+    import boto3
+
+    client = boto3.client(
+        "braket",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAOTHER",
+        aws_secret_access_key="other-secret",
+    )
+    action = {
+        "braketSchemaHeader": {"name": "braket.ir.openqasm.program", "version": "1"},
+        "source": "OPENQASM 3.0;\nbit[1] b;\nqubit[1] q;\nh q[0];\nb[0] = measure q[0];",
+    }
+    created = client.create_quantum_task(
+        action=json.dumps(action),
+        deviceArn="arn:aws:braket:::device/quantum-simulator/amazon/sv1",
+        outputS3Bucket="amazon-braket-test",
+        outputS3KeyPrefix="elsewhere",
+        shots=10,
+    )
+    return str(created["quantumTaskArn"])
+
+
+@pytest.mark.parametrize("dag_id", ["s_braket", "s_braket_deferrable"])
+def test_the_sensor_waits_for_a_task_submitted_elsewhere(fresh: BraketServer, dag_id: str) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from conftest import TEST_DAGS_FOLDER
+
+    arn = submit_elsewhere(fresh)
+    dag = DagBag(dag_folder=str(TEST_DAGS_FOLDER), bundle_path=TEST_DAGS_FOLDER).dags[dag_id]
+    dag_run = dag.test(run_conf={"arn": arn})
+    assert dag_run.state == "success"
+    fresh.control("controls", {"fail": True})
+    failed = dag.test(run_conf={"arn": submit_elsewhere(fresh)})
+    assert failed.state == "failed"
+
+
+def test_the_trigger_rebuilds_from_its_serialization_and_reports_each_ending(fresh: BraketServer) -> None:
+    import asyncio
+
+    from airflow_dataops.triggers.quantum import BraketTaskTrigger
+
+    original = BraketTaskTrigger(submit_elsewhere(fresh), "braket_default", poll_interval=0.1)
+    classpath, kwargs = original.serialize()
+    assert classpath == "airflow_dataops.triggers.quantum.BraketTaskTrigger"
+    rebuilt = BraketTaskTrigger(**kwargs)
+    assert rebuilt.serialize() == original.serialize()
+
+    async def first_event(trigger: BraketTaskTrigger) -> dict[str, Any]:
+        async for event in trigger.run():
+            return dict(event.payload)
+        raise AssertionError("no event")
+
+    assert asyncio.run(first_event(rebuilt))["status"] == "success"
+    fresh.control("controls", {"fail": True})
+    failed = asyncio.run(first_event(BraketTaskTrigger(submit_elsewhere(fresh), poll_interval=0.1)))
+    assert failed == {"status": "failed", "task_arn": failed["task_arn"], "message": "FAILED: device offline (test)"}
+    missing = asyncio.run(
+        first_event(BraketTaskTrigger("arn:aws:braket:us-east-1:1:quantum-task/none", poll_interval=0.1))
+    )
+    assert missing["status"] == "error"
+
+
+def test_the_console_link_points_at_the_task() -> None:
+    from airflow_dataops.operators._quantum_links import braket_console_url
+
+    url = braket_console_url("arn:aws:braket:eu-north-1:123456789012:quantum-task/abc")
+    assert url == (
+        "https://eu-north-1.console.aws.amazon.com/braket/home?region=eu-north-1"
+        "#/tasks/arn:aws:braket:eu-north-1:123456789012:quantum-task/abc"
+    )

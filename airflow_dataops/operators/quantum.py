@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.operator import BaseOperator
 
+from airflow_dataops.operators._quantum_links import BraketTaskLink
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
@@ -59,7 +61,11 @@ class QuantumTaskOperator(BaseOperator):
         ``ObjectStoragePath`` URI); default ``$AIRFLOW_HOME/quantum-results``.
     :param braket_conn_id: the ``braket`` connection used for Braket devices.
     :param poll_interval: seconds between state checks of a cloud task.
+    :param deferrable: wait for a cloud task in the triggerer (``BraketTaskTrigger``),
+        freeing the worker slot while the task queues and runs.
     """
+
+    operator_extra_links = (BraketTaskLink(),)
 
     template_fields: Sequence[str] = ("circuit", "parameters")
 
@@ -79,6 +85,7 @@ class QuantumTaskOperator(BaseOperator):
         result_folder: str | None = None,
         braket_conn_id: str = "braket_default",
         poll_interval: float = 5.0,
+        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,6 +105,7 @@ class QuantumTaskOperator(BaseOperator):
         self.result_folder = result_folder
         self.braket_conn_id = braket_conn_id
         self.poll_interval = poll_interval
+        self.deferrable = deferrable
         self._cloud_task: Any = None
 
     def execute(self, context: Context) -> Any:
@@ -205,8 +213,7 @@ class QuantumTaskOperator(BaseOperator):
         """Submit (or reattach), record the ARN before waiting, wait, and read the result from S3."""
         from braket.aws import AwsQuantumTask
 
-        from airflow_dataops.core.quantum.local_run import braket_counts, to_braket_program
-        from airflow_dataops.core.quantum.pricing import estimate_cost
+        from airflow_dataops.core.quantum.local_run import to_braket_program
         from airflow_dataops.hooks.braket import BraketHook
 
         hook = BraketHook(self.braket_conn_id)
@@ -222,13 +229,60 @@ class QuantumTaskOperator(BaseOperator):
         else:
             task = AwsQuantumTask(arn, aws_session=session)
         self._cloud_task = task
-        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint}
+        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint, "started": started.isoformat()}
         self._store(context, {**record, "state": "submitted"})
         context["ti"].xcom_push(key="quantum_task_arn", value=arn)
+        if self.deferrable:
+            from airflow_dataops.triggers.quantum import BraketTaskTrigger
+
+            self.log.info("Deferring: the triggerer waits for %s", arn)
+            self.defer(
+                trigger=BraketTaskTrigger(arn, self.braket_conn_id, self.poll_interval), method_name="execute_complete"
+            )
         state = self._wait(task)
         if state != "COMPLETED":
             reason = task.metadata(use_cached_value=True).get("failureReason") or "no reason given"
             raise RuntimeError(f"Braket task {arn} ended {state}: {reason}")
+        return self._braket_result(context, task, device, estimate, circuit, shape, fingerprint, started)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        """Resume after the trigger: read the finished task's result (the circuit is read again, not stored)."""
+        from braket.aws import AwsQuantumTask
+
+        from airflow_dataops.core.quantum import circuits
+        from airflow_dataops.core.quantum.devices import device
+        from airflow_dataops.core.quantum.pricing import estimate_cost
+        from airflow_dataops.hooks.braket import BraketHook
+
+        if event["status"] != "success":
+            raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
+        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self.circuit), self.parameters))
+        fingerprint = circuits.fingerprint(circuit)
+        record = self._previous_run(context, fingerprint) or {}
+        chosen = device(str(record.get("device") or self.candidates[0]))
+        estimate = estimate_cost(chosen.name, self.shots, 10.0, self._prices())
+        task = AwsQuantumTask(event["task_arn"], aws_session=BraketHook(self.braket_conn_id).aws_session())
+        started = datetime.datetime.fromisoformat(str(record.get("started") or datetime.datetime.now(datetime.UTC)))
+        shape = circuits.summary(circuit)
+        return self._braket_result(context, task, chosen, estimate, circuit, shape, fingerprint, started)
+
+    def _braket_result(
+        self,
+        context: Context,
+        task: Any,
+        device: Any,
+        estimate: Any,
+        circuit: Any,
+        shape: dict[str, Any],
+        fingerprint: str,
+        started: datetime.datetime,
+    ) -> Any:
+        """Read the completed task's counts from S3, price what it ran, record and publish the result."""
+        from airflow_dataops.core.quantum.local_run import braket_counts
+        from airflow_dataops.core.quantum.pricing import estimate_cost
+
+        arn = str(task.id)
+        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint}
         braket_result = task.result()
         finished = datetime.datetime.now(datetime.UTC)
         counts = braket_counts(circuit, braket_result.measured_qubits, braket_result.measurement_counts)

@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import DAG
 
 from airflow_dataops.operators.quantum import QuantumTaskOperator
+from airflow_dataops.sensors.quantum import QuantumTaskSensor
 
 BELL = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -86,3 +87,16 @@ with dag("q_braket_retry_while_waiting"):
 
 with dag("q_braket_timeout"):
     braket_task(execution_timeout=timedelta(seconds=3))
+
+with dag("q_braket_deferrable"):
+    braket_task(deferrable=True)
+
+for deferrable in (False, True):
+    with DAG(
+        f"s_braket{'_deferrable' if deferrable else ''}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        params={"arn": ""},
+        tags=["test"],
+    ):
+        QuantumTaskSensor(task_id="wait", task_arn="{{ params.arn }}", poke_interval=0.2, deferrable=deferrable)

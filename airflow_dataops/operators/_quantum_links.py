@@ -1,0 +1,27 @@
+"""Extra links from a quantum task in the Airflow UI to its page in the Braket console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperatorLink
+from airflow.sdk.execution_time.xcom import XCom
+
+ARN_XCOM_KEY = "quantum_task_arn"
+
+
+def braket_console_url(task_arn: str) -> str:
+    """The Braket console page of ``task_arn`` (its region is part of the ARN)."""
+    region = task_arn.split(":")[3] or "us-east-1"
+    return f"https://{region}.console.aws.amazon.com/braket/home?region={region}#/tasks/{task_arn}"
+
+
+class BraketTaskLink(BaseOperatorLink):
+    """The task's "Braket console" link: the quantum task the operator submitted or waited for."""
+
+    name = "Braket console"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """The console URL, or nothing when the task ran on a local simulator."""
+        arn = XCom.get_value(ti_key=ti_key, key=ARN_XCOM_KEY)
+        return braket_console_url(str(arn)) if arn else ""

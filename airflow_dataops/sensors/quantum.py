@@ -1,0 +1,74 @@
+"""QuantumTaskSensor: wait for an Amazon Braket quantum task submitted elsewhere.
+
+Another system (a notebook, another DAG, a Braket Hybrid Job) submitted the task; a
+downstream Airflow task must wait for it. The sensor reads its status through a
+``braket`` connection and succeeds when it COMPLETED, fails with the reason when it
+FAILED or was CANCELLED. With ``deferrable=True`` it waits in the triggerer
+(:class:`~airflow_dataops.triggers.quantum.BraketTaskTrigger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.bases.sensor import BaseSensorOperator, PokeReturnValue
+
+from airflow_dataops.operators._quantum_links import ARN_XCOM_KEY, BraketTaskLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class QuantumTaskSensor(BaseSensorOperator):
+    """Wait for a Braket quantum task to end.
+
+    :param task_arn: the quantum task's ARN. (templated)
+    :param braket_conn_id: the ``braket`` connection to read it with.
+    :param deferrable: wait in the triggerer instead of a worker slot.
+    """
+
+    template_fields: Sequence[str] = ("task_arn",)
+    operator_extra_links = (BraketTaskLink(),)
+
+    def __init__(
+        self, *, task_arn: str, braket_conn_id: str = "braket_default", deferrable: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.task_arn = task_arn
+        self.braket_conn_id = braket_conn_id
+        self.deferrable = deferrable
+
+    def execute(self, context: Context) -> Any:
+        """Poke as usual, or hand the waiting to the triggerer."""
+        context["ti"].xcom_push(key=ARN_XCOM_KEY, value=self.task_arn)
+        if not self.deferrable:
+            return super().execute(context)
+        from airflow_dataops.triggers.quantum import BraketTaskTrigger
+
+        self.defer(
+            trigger=BraketTaskTrigger(self.task_arn, self.braket_conn_id, self.poke_interval),
+            method_name="execute_complete",
+        )
+        return None
+
+    def poke(self, context: Context) -> PokeReturnValue:
+        """COMPLETED: done; FAILED/CANCELLED: fail with the reason; otherwise: not yet."""
+        from airflow_dataops.hooks.braket import BraketHook
+
+        task = (
+            BraketHook(self.braket_conn_id).aws_session().braket_client.get_quantum_task(quantumTaskArn=self.task_arn)
+        )
+        status = task["status"]
+        if status in ("FAILED", "CANCELLED"):
+            raise RuntimeError(
+                f"Braket task {self.task_arn} ended {status}: {task.get('failureReason') or 'no reason'}"
+            )
+        self.log.info("%s is %s", self.task_arn, status)
+        return PokeReturnValue(is_done=status == "COMPLETED", xcom_value={"task_arn": self.task_arn, "status": status})
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        """Resume after the trigger."""
+        if event["status"] != "success":
+            raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
+        return {"task_arn": event["task_arn"], "status": "COMPLETED"}

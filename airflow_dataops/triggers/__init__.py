@@ -1,0 +1,1 @@
+"""Triggers of airflow-dataops (deferrable waiting in the triggerer)."""

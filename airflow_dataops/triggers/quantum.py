@@ -1,0 +1,70 @@
+"""BraketTaskTrigger: wait for an Amazon Braket quantum task in the triggerer, not in a worker slot.
+
+QPU tasks can queue for hours or days. The trigger holds only what it needs to resume
+(the task ARN, the connection id, the poll interval), so a restarted triggerer rebuilds
+it from :meth:`serialize` and goes on polling the same task. It reports a closed set of
+statuses: ``success`` (COMPLETED), ``failed`` (FAILED or CANCELLED, with the reason),
+``error`` (the status could not be read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+
+
+class BraketTaskTrigger(BaseTrigger):
+    """Poll a Braket quantum task until it ends.
+
+    :param task_arn: the quantum task to wait for.
+    :param braket_conn_id: the ``braket`` connection to read it with.
+    :param poll_interval: seconds between status reads.
+    """
+
+    def __init__(self, task_arn: str, braket_conn_id: str = "braket_default", poll_interval: float = 30.0) -> None:
+        super().__init__()
+        self.task_arn = task_arn
+        self.braket_conn_id = braket_conn_id
+        self.poll_interval = poll_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """What a restarted triggerer needs to resume: the ARN, the connection, the interval."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"task_arn": self.task_arn, "braket_conn_id": self.braket_conn_id, "poll_interval": self.poll_interval},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Read the status every ``poll_interval`` seconds (in a thread: boto3 is synchronous)."""
+        from airflow_dataops.hooks.braket import BraketHook
+
+        try:
+            client = (await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session)).braket_client
+            last = None
+            while True:
+                task = await asyncio.to_thread(client.get_quantum_task, quantumTaskArn=self.task_arn)
+                status = task["status"]
+                if status in TERMINAL:
+                    break
+                if status != last:
+                    position = (task.get("queueInfo") or {}).get("position")
+                    self.log.info(
+                        "%s is %s%s", self.task_arn, status, f", queue position {position}" if position else ""
+                    )
+                    last = status
+                await asyncio.sleep(self.poll_interval)
+        except Exception as error:  # reported, not raised: the operator decides what an error means
+            yield TriggerEvent(
+                {"status": "error", "task_arn": self.task_arn, "message": f"{type(error).__name__}: {error}"}
+            )
+            return
+        if status == "COMPLETED":
+            yield TriggerEvent({"status": "success", "task_arn": self.task_arn, "message": "COMPLETED"})
+        else:
+            reason = task.get("failureReason") or "no reason given"
+            yield TriggerEvent({"status": "failed", "task_arn": self.task_arn, "message": f"{status}: {reason}"})
