@@ -31,7 +31,11 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {
                 "integration-name": "DataOps supercluster",
-                "python-modules": ["airflow_dataops.hooks.braket", "airflow_dataops.hooks.supercluster"],
+                "python-modules": [
+                    "airflow_dataops.hooks.braket",
+                    "airflow_dataops.hooks.ibm_quantum",
+                    "airflow_dataops.hooks.supercluster",
+                ],
             }
         ],
         "operators": [
@@ -48,6 +52,7 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": [
             {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
+            {"hook-class-name": "airflow_dataops.hooks.ibm_quantum.IbmQuantumHook", "connection-type": "ibm_quantum"},
         ],
         "extra-links": ["airflow_dataops.operators._quantum_links.BraketTaskLink"],
         "plugins": [],

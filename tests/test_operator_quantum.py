@@ -49,7 +49,8 @@ def test_bell_pair_runs_and_returns_counts_cost_and_decision(airflow_db: Path) -
     ("dag_id", "message"),
     [
         ("q_over_budget", r"the estimated cost \$8.3000 \(.*\) exceeds the task's budget \(max_cost\) \$1.0000"),
-        ("q_ibm_not_built", "submitting to IBM devices is not available in this release"),
+        ("q_ibm_too_wide", "device 'fake_manila', field 'circuit': the circuit has 7 qubits, the backend 5"),
+        ("q_ibm_no_connection", "ibm_quantum_default"),
         ("q_bad_qasm", "OpenQASM 2 does not parse: line 5, column 0: needed ';'"),
     ],
 )
@@ -59,6 +60,16 @@ def test_refused_before_anything_runs(
     dag_run = run(dag_id)
     assert dag_run.state == "failed"
     assert re.search(message, capfd.readouterr().out)
+
+
+def test_an_ibm_fake_backend_runs_the_circuit_with_its_noise(airflow_db: Path) -> None:
+    dag_run = run("q_ibm_fake")
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "bell")
+    assert result["backend"] == "fake_manila"
+    assert result["task_id"].startswith("local-")
+    correlated = result["counts"].get("00", 0) + result["counts"].get("11", 0)
+    assert correlated / result["shots"] > 0.8  # a Bell pair through a noisy 5-qubit device model
 
 
 def test_the_run_budget_counts_what_earlier_tasks_spent(airflow_db: Path, capfd: pytest.CaptureFixture[str]) -> None:

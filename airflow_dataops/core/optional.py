@@ -17,6 +17,7 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "qiskit_aer": "quantum",
     "braket": "quantum",
     "qiskit_braket_provider": "quantum",
+    "qiskit_ibm_runtime": "ibm",
     "trino": "data",
     "duckdb": "data",
     "sqlglot": "data",

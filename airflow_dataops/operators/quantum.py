@@ -60,6 +60,7 @@ class QuantumTaskOperator(BaseOperator):
     :param result_folder: where results larger than the XCom limit are written (an
         ``ObjectStoragePath`` URI); default ``$AIRFLOW_HOME/quantum-results``.
     :param braket_conn_id: the ``braket`` connection used for Braket devices.
+    :param ibm_quantum_conn_id: the ``ibm_quantum`` connection used for IBM backends.
     :param poll_interval: seconds between state checks of a cloud task.
     :param deferrable: wait for a cloud task in the triggerer (``BraketTaskTrigger``),
         freeing the worker slot while the task queues and runs.
@@ -84,6 +85,7 @@ class QuantumTaskOperator(BaseOperator):
         price_overrides: Mapping[str, Mapping[str, float]] | None = None,
         result_folder: str | None = None,
         braket_conn_id: str = "braket_default",
+        ibm_quantum_conn_id: str = "ibm_quantum_default",
         poll_interval: float = 5.0,
         deferrable: bool = False,
         **kwargs: Any,
@@ -104,6 +106,7 @@ class QuantumTaskOperator(BaseOperator):
         self.price_overrides = dict(price_overrides or {})
         self.result_folder = result_folder
         self.braket_conn_id = braket_conn_id
+        self.ibm_quantum_conn_id = ibm_quantum_conn_id
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self._cloud_task: Any = None
@@ -127,6 +130,13 @@ class QuantumTaskOperator(BaseOperator):
             self.log.info("Reattaching to %s, submitted by a previous try: not submitting again", record["task_id"])
             chosen = device(record["device"])
             estimate = estimate_cost(chosen.name, self.shots, 10.0, self._prices())
+            if chosen.provider == "ibm":
+                from airflow_dataops.operators._ibm_run import run_on_ibm
+
+                job_id = record["task_id"]
+                return self._publish(
+                    context, run_on_ibm(self, context, circuit, chosen, estimate, shape, fingerprint, job_id)
+                )
             return self._run_braket(context, circuit, chosen, estimate, shape, fingerprint, record["task_id"])
         decision = self._decide(context, shape["qubits"])
         return self._run(context, circuit, decision, shape, fingerprint)
@@ -164,13 +174,14 @@ class QuantumTaskOperator(BaseOperator):
         device, estimate = decision.ranked[0]
         if device.provider == "braket" and device.kind != "local":
             return self._run_braket(context, circuit, device, estimate, shape, fingerprint, None)
-        if device.name not in LOCAL_DEVICES:
-            raise DeviceError(
-                device.name,
-                "backend",
-                "submitting to IBM devices is not available in this release",
-                "run on a Braket device, aer_simulator or braket_local (see docs/quantum.md for what is built)",
+        if device.provider == "ibm":
+            from airflow_dataops.operators._ibm_run import run_on_ibm
+
+            return self._publish(
+                context, run_on_ibm(self, context, circuit, device, estimate, shape, fingerprint, None)
             )
+        if device.name not in LOCAL_DEVICES:
+            raise DeviceError(device.name, "backend", "has no runner", "use a listed device")
         task_id = f"local-{uuid.uuid4()}"
         record: dict[str, Any] = {"task_id": task_id, "device": device.name, "fingerprint": fingerprint}
         self._store(context, {**record, "state": "submitted"})

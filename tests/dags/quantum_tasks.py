@@ -19,6 +19,9 @@ cx q[0],q[1];
 measure q -> c;
 """
 FORTE = "arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"
+GHZ7 = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[7];\ncreg c[7];\nh q[0];\n' + "".join(
+    f"cx q[{i}],q[{i + 1}];\n" for i in range(6)
+)
 CHARGED = {"aer_simulator": {"per_task": 3.0}}  # a local run charged back at $3, to test run budgets
 
 
@@ -39,7 +42,13 @@ with dag("q_bell"):
 with dag("q_over_budget"):
     QuantumTaskOperator(task_id="qpu", circuit=BELL, backend=FORTE, shots=100, max_cost=1.0)
 
-with dag("q_ibm_not_built"):
+with dag("q_ibm_fake"):
+    QuantumTaskOperator(task_id="bell", circuit=BELL, backend="fake_manila", shots=2000)
+
+with dag("q_ibm_too_wide"):
+    QuantumTaskOperator(task_id="wide", circuit=GHZ7, backend="fake_manila", shots=100)
+
+with dag("q_ibm_no_connection"):
     QuantumTaskOperator(task_id="qpu", circuit=BELL, backend="ibm_torino", shots=100, max_cost=100.0)
 
 with dag("q_run_budget"):

@@ -61,12 +61,14 @@ def device(name: str) -> Device:
     if name in DEVICES:
         return DEVICES[name]
     if name.startswith("ibm_"):
-        return Device(name, "ibm", "qpu", 127, 1, 100_000)  # Eagle/Heron-class; the backend's own limit wins
+        return Device(name, "ibm", "qpu", 156, 1, 100_000)  # Heron-class; the backend's own width is checked too
+    if name.startswith("fake_"):
+        return Device(name, "ibm", "local", 156, 1, 100_000)  # qiskit-ibm-runtime's fake backends, simulated here
     raise DeviceError(
         name,
         "backend",
         "is not a known device or device ARN",
-        f"use one of: {', '.join(DEVICES)}, or an ibm_<name> backend",
+        f"use one of: {', '.join(DEVICES)}, an ibm_<name> backend, or a fake_<name> backend of qiskit-ibm-runtime",
     )
 
 

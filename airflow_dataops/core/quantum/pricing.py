@@ -50,6 +50,7 @@ PRICES: Mapping[str, DevicePrice] = {
     # Local simulators
     "aer_simulator": DevicePrice(),
     "braket_local": DevicePrice(),
+    "fake": DevicePrice(),  # qiskit-ibm-runtime's fake backends, simulated locally
 }
 
 
@@ -73,6 +74,7 @@ class CostEstimate:
 def price_of(device: str, overrides: Mapping[str, Mapping[str, float]] | None = None) -> DevicePrice:
     """The price entry of ``device`` (IBM backends share the ``ibm`` entry), with overrides applied."""
     key = "ibm" if device.startswith("ibm_") and device not in PRICES else device
+    key = "fake" if device.startswith("fake_") and device not in PRICES else key
     base = PRICES.get(key)
     override = (overrides or {}).get(device) or (overrides or {}).get(key)
     if base is None and override is None:
