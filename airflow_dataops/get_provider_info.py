@@ -54,6 +54,9 @@ def get_provider_info() -> dict[str, Any]:
             {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
             {"hook-class-name": "airflow_dataops.hooks.ibm_quantum.IbmQuantumHook", "connection-type": "ibm_quantum"},
         ],
-        "extra-links": ["airflow_dataops.operators._quantum_links.BraketTaskLink"],
+        "extra-links": [
+            "airflow_dataops.operators._quantum_links.BraketTaskLink",
+            "airflow_dataops.operators._quantum_links.IbmJobLink",
+        ],
         "plugins": [],
     }

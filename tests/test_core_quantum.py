@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,19 @@ def test_unknown_device_and_bad_shots_are_refused() -> None:
         device("arn:aws:braket:::device/qpu/nobody/none")
     with pytest.raises(DeviceError, match="outside the device's range"):
         choose_device(["arn:aws:braket:us-east-1::device/qpu/ionq/Forte-1"], qubits=2, shots=10**6)
+
+
+OPAQUE = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nopaque magic a;\nqreg q[1];\ncreg c[1];\nmagic q[0];\nmeasure q -> c;\n'
+
+
+@pytest.mark.parametrize(("simulator", "name"), [("aer_simulator", "Aer"), ("braket_local", "Braket")])
+def test_a_gate_the_device_cannot_run_is_refused_before_running(simulator: str, name: str) -> None:
+    with pytest.raises(CircuitError, match=f"{name} cannot run this circuit: .*magic"):
+        run_local(simulator, load_circuit(OPAQUE), 10)
+
+
+def test_a_qasm_file_path_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "ghz.qasm"
+    path.write_text(GHZ_QASM3)
+    assert fingerprint(load_circuit(str(path))) == fingerprint(load_circuit(GHZ_QASM3))
+    assert fingerprint(load_circuit(path)) == fingerprint(load_circuit(GHZ_QASM3))

@@ -89,3 +89,15 @@ def test_a_retry_returns_the_finished_run_instead_of_running_again(
     assert out.count("Ran 1000 shots on aer_simulator") == 1
     (reused,) = re.findall(r"A previous try already ran this circuit \((local-[0-9a-f-]+)\)", out)
     assert xcom(dag_run, "bell")["task_id"] == reused
+
+
+def test_results_over_the_xcom_limit_go_to_object_storage(airflow_db: Path) -> None:
+    import json
+
+    dag_run = run("q_large_result")
+    assert dag_run.state == "success"
+    result = xcom(dag_run, "wide")
+    assert "counts" not in result
+    assert result["distinct_outcomes"] > 3000
+    stored = json.loads(Path(result["counts_ref"].removeprefix("file://")).read_text())
+    assert sum(stored["counts"].values()) == 4000

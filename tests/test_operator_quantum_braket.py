@@ -206,8 +206,10 @@ def test_the_trigger_rebuilds_from_its_serialization_and_reports_each_ending(fre
     assert missing["status"] == "error"
 
 
-def test_the_console_link_points_at_the_task() -> None:
-    from airflow_dataops.operators._quantum_links import braket_console_url
+def test_the_console_links_point_at_the_task() -> None:
+    from airflow_dataops.operators._quantum_links import braket_console_url, ibm_job_url
+
+    assert ibm_job_url("d1abc") == "https://quantum.cloud.ibm.com/jobs/d1abc"
 
     url = braket_console_url("arn:aws:braket:eu-north-1:123456789012:quantum-task/abc")
     assert url == (

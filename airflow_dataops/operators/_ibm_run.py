@@ -88,6 +88,9 @@ def run_on_ibm(
     record = {"task_id": job_id, "device": device.name, "fingerprint": fingerprint}
     operator._store(context, {**record, "state": "submitted"})
     if not local:
+        from airflow_dataops.operators._quantum_links import IBM_JOB_XCOM_KEY
+
+        context["ti"].xcom_push(key=IBM_JOB_XCOM_KEY, value=job_id)
         _wait(operator, job)
     pub = job.result()[0]
     counts = {key.replace(" ", ""): int(v) for key, v in pub.join_data().get_counts().items()}

@@ -25,3 +25,22 @@ class BraketTaskLink(BaseOperatorLink):
         """The console URL, or nothing when the task ran on a local simulator."""
         arn = XCom.get_value(ti_key=ti_key, key=ARN_XCOM_KEY)
         return braket_console_url(str(arn)) if arn else ""
+
+
+IBM_JOB_XCOM_KEY = "quantum_job_id"
+
+
+def ibm_job_url(job_id: str) -> str:
+    """The IBM Quantum Platform page of a job."""
+    return f"https://quantum.cloud.ibm.com/jobs/{job_id}"
+
+
+class IbmJobLink(BaseOperatorLink):
+    """The task's "IBM Quantum job" link (empty for local and fake-backend runs)."""
+
+    name = "IBM Quantum job"
+
+    def get_link(self, operator: Any, *, ti_key: Any) -> str:
+        """The job page URL, or nothing when no IBM job was submitted."""
+        job_id = XCom.get_value(ti_key=ti_key, key=IBM_JOB_XCOM_KEY)
+        return ibm_job_url(str(job_id)) if job_id else ""

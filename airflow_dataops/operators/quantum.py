@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.operator import BaseOperator
 
-from airflow_dataops.operators._quantum_links import BraketTaskLink
+from airflow_dataops.operators._quantum_links import BraketTaskLink, IbmJobLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -66,7 +66,7 @@ class QuantumTaskOperator(BaseOperator):
         freeing the worker slot while the task queues and runs.
     """
 
-    operator_extra_links = (BraketTaskLink(),)
+    operator_extra_links = (BraketTaskLink(), IbmJobLink())
 
     template_fields: Sequence[str] = ("circuit", "parameters")
 

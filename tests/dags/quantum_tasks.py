@@ -109,3 +109,12 @@ for deferrable in (False, True):
         tags=["test"],
     ):
         QuantumTaskSensor(task_id="wait", task_arn="{{ params.arn }}", poke_interval=0.2, deferrable=deferrable)
+
+with dag("q_large_result"):
+    QuantumTaskOperator(
+        task_id="wide",
+        circuit='OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[16];\ncreg c[16];\nh q;\nmeasure q -> c;\n',
+        backend="aer_simulator",
+        shots=4000,
+        seed=1,
+    )

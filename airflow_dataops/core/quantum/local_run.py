@@ -40,10 +40,14 @@ def _measure_map(circuit: Any) -> dict[int, int]:
 def run_aer(circuit: Any, shots: int, seed: int | None = None) -> LocalRun:
     """Run on Qiskit Aer (transpiled to Aer's gate set first)."""
     from qiskit import transpile
+    from qiskit.transpiler.exceptions import TranspilerError
     from qiskit_aer import AerSimulator
 
     simulator = AerSimulator(seed_simulator=seed) if seed is not None else AerSimulator()
-    compiled = transpile(ensure_measured(circuit), simulator)
+    try:
+        compiled = transpile(ensure_measured(circuit), simulator)
+    except TranspilerError as error:
+        raise CircuitError(f"Aer cannot run this circuit: {error}", "define the gate or use standard gates") from None
     start = time.perf_counter()
     counts = simulator.run(compiled, shots=shots).result().get_counts()
     seconds = time.perf_counter() - start
@@ -70,7 +74,7 @@ def to_braket_program(circuit: Any) -> Any:
         return to_braket(ensure_measured(circuit))
     except Exception as error:  # the converter names the gate it cannot map
         raise CircuitError(
-            f"Braket cannot run this circuit: {error}", "use gates Braket supports, or run it on aer_simulator"
+            f"Braket cannot run this circuit: {error}", "define the gate or use gates Braket supports"
         ) from None
 
 
