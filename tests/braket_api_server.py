@@ -12,7 +12,8 @@ Braket's local simulator, and the ``GateModelTaskResult`` it returns is written 
 in-memory S3 under the task's output prefix, as the service does.
 
 Tests steer it through ``/_test/*``: ``hold`` keeps new tasks QUEUED until released,
-``fail`` makes them FAILED, ``deny_gets`` answers the next N status reads with 403,
+``fail`` makes them FAILED (``fail_next``: only the next N), ``deny_gets`` answers the next N status reads with 403,
+``offline`` lists device ARNs reported OFFLINE by ``GetDevice``,
 ``reset``, ``state`` (tasks, create calls, client tokens,
 cancels). ``clientToken`` is honoured: a repeated token returns the first task, as the
 service's idempotency does.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import urllib.parse
 import uuid
 from typing import Any
@@ -40,7 +42,7 @@ class Braket:
         self.tasks: dict[str, dict[str, Any]] = {}
         self.tokens: dict[str, str] = {}
         self.objects: dict[tuple[str, str], bytes] = {}
-        self.controls: dict[str, Any] = {"hold": False, "fail": False, "deny_gets": 0}
+        self.controls: dict[str, Any] = {"hold": False, "fail": False, "fail_next": 0, "deny_gets": 0, "offline": []}
         self.creates: list[dict[str, Any]] = []
         self.cancels: list[str] = []
         self.access_keys: list[str] = []
@@ -51,6 +53,10 @@ class Braket:
         while self.controls["hold"] and task["status"] == "QUEUED":
             await asyncio.sleep(0.05)
         if task["status"] != "QUEUED":
+            return
+        if self.controls["fail_next"] > 0:
+            self.controls["fail_next"] -= 1
+            task.update(status="FAILED", failureReason="device offline (test)", endedAt=_now())
             return
         if self.controls["fail"]:
             task.update(status="FAILED", failureReason="device offline (test)", endedAt=_now())
@@ -116,6 +122,7 @@ class Api:
             "outputS3Directory": f"{body['outputS3KeyPrefix']}/{arn.rsplit('/', 1)[1]}",
             "createdAt": _now(),
             "tags": body.get("tags", {}),
+            "actionMetadata": {"actionType": json.loads(body["action"])["braketSchemaHeader"]["name"]},
             "action": body["action"],
         }
         self.braket.tasks[arn] = task
@@ -155,6 +162,24 @@ class Api:
             return web.Response(status=404, text=xml, content_type="application/xml")
         return web.Response(body=body, content_type="application/json")
 
+    async def get_device(self, request: web.Request) -> web.Response:
+        arn = urllib.parse.unquote(request.match_info["arn"])
+        status = "OFFLINE" if arn in self.braket.controls["offline"] else "ONLINE"
+        queued = sum(1 for t in self.braket.tasks.values() if t["deviceArn"] == arn and t["status"] == "QUEUED")
+        return web.json_response(
+            {
+                "deviceArn": arn,
+                "deviceName": arn.rsplit("/", 1)[1],
+                "deviceStatus": status,
+                "deviceType": "SIMULATOR" if "quantum-simulator" in arn else "QPU",
+                "providerName": arn.rsplit("/", 2)[1],
+                "deviceCapabilities": "{}",
+                "deviceQueueInfo": [
+                    {"queue": "QUANTUM_TASKS_QUEUE", "queueSize": str(queued), "queuePriority": "Normal"}
+                ],
+            }
+        )
+
     async def search_devices(self, _: web.Request) -> web.Response:
         return web.json_response({"devices": []})
 
@@ -188,6 +213,7 @@ def make_app(braket: Braket) -> web.Application:
             web.get("/quantum-task/{arn}", api.get),
             web.put("/quantum-task/{arn}/cancel", api.cancel),
             web.post("/devices", api.search_devices),
+            web.get("/device/{arn}", api.get_device),
             web.post("/_test/controls", api.controls),
             web.post("/_test/reset", api.reset),
             web.get("/_test/state", api.state),

@@ -88,6 +88,7 @@ def test_parameters_bind_by_name_and_missing_ones_are_named() -> None:
     [
         ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0]\ncx q[0],q[1];\n', "line 5, column 0"),
         ("OPENQASM 3.0;\nqubit[2] q;\nfoo q[0];\n", "line 3, column 0"),
+        ('OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[2] q;\nh q[0]\nx q[1];\n', "line 5, column 0"),
     ],
 )
 def test_unparsable_qasm_names_line_and_column(text: str, where: str) -> None:

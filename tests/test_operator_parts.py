@@ -31,6 +31,15 @@ def test_faults_come_from_the_whole_exception_chain() -> None:
     assert fault_of(RuntimeError("exit code 3"), None) is None
 
 
+def test_the_tasks_own_execution_timeout_is_not_a_cluster_fault() -> None:
+    from airflow_dataops.operators._failover import fault_of_event
+
+    own = {"status": "timeout", "message": "Pod ns/p reached the task's execution_timeout deadline."}
+    assert fault_of_event(own, RuntimeError("timeout"), None) is None
+    pending = {"status": "timeout", "message": "Pod took too long to be scheduled on the cluster"}
+    assert fault_of_event(pending, RuntimeError("timeout"), None) == f"pod not running in time: {pending['message']}"
+
+
 def test_placement_arguments_are_checked_at_parse_time() -> None:
     from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 
@@ -60,3 +69,7 @@ def test_policy_selects_plain_kpo_by_tag_queue_or_label_only() -> None:
     assert by_queue.placement.policies == ("fastest_start",)
     assert isinstance(by_label, SuperclusterPodOperator)
     assert type(untouched) is KubernetesPodOperator
+    with DAG("e", start_date=datetime(2026, 1, 1), schedule=None):
+        in_cluster = KubernetesPodOperator(task_id="c", image="i", queue="multi", in_cluster=True)
+    policy(in_cluster)
+    assert in_cluster.in_cluster is None, "a routed task must reach its target, not the cluster it runs in"

@@ -48,7 +48,7 @@ def test_bell_pair_runs_and_returns_counts_cost_and_decision(airflow_db: Path) -
 @pytest.mark.parametrize(
     ("dag_id", "message"),
     [
-        ("q_over_budget", r"the estimated cost \$8.3000 \(.*\) exceeds the task's budget \(max_cost\) \$1.0000"),
+        ("q_over_budget", r"Forte-1: estimated \$8.3000, over the budget \$1.0000"),
         ("q_ibm_too_wide", "device 'fake_manila', field 'circuit': the circuit has 7 qubits, the backend 5"),
         ("q_ibm_no_connection", "ibm_quantum_default"),
         ("q_bad_qasm", "OpenQASM 2 does not parse: line 5, column 0: needed ';'"),
@@ -77,7 +77,8 @@ def test_the_run_budget_counts_what_earlier_tasks_spent(airflow_db: Path, capfd:
     assert dag_run.state == "failed"
     assert xcom(dag_run, "first", "quantum_cost") == 3.0
     assert xcom(dag_run, "second") is None
-    assert "exceeds the DAG run's remaining budget (spent $3.0000 of) $2.0000" in capfd.readouterr().out
+    expected = "exceeds the DAG run's remaining budget (run_budget $5.0000, $3.0000 already spent): $2.0000"
+    assert expected in capfd.readouterr().out
 
 
 def test_a_retry_returns_the_finished_run_instead_of_running_again(

@@ -107,6 +107,28 @@ def test_a_retry_while_waiting_reattaches_to_the_submitted_task(fresh: BraketSer
     assert xcom(dag_run, "bell")["task_id"] == state["tasks"][0]["quantumTaskArn"]
 
 
+def test_a_retry_after_a_failed_braket_task_submits_anew(fresh: BraketServer) -> None:
+    fresh.control("controls", {"fail_next": 1})
+    dag_run = run("q_braket_retry_while_waiting")
+    assert dag_run.state == "success"
+    state = fresh.control("state")
+    tokens = [create["clientToken"] for create in state["creates"]]
+    assert len(tokens) == len(set(tokens)) == 2, "the second submission needs its own idempotency token"
+    assert [t["status"] for t in state["tasks"]] == ["FAILED", "COMPLETED"]
+
+
+def test_killing_a_deferred_task_cancels_the_quantum_task(fresh: BraketServer) -> None:
+    import asyncio
+
+    from airflow_dataops.triggers.quantum import BraketTaskTrigger
+
+    fresh.control("controls", {"hold": True})
+    arn = submit_elsewhere(fresh)
+    asyncio.run(BraketTaskTrigger(arn, poll_interval=0.1).on_kill())
+    (task,) = fresh.control("state")["tasks"]
+    assert task["status"] == "CANCELLED"
+
+
 def test_a_failed_braket_task_fails_the_airflow_task(fresh: BraketServer) -> None:
     fresh.control("controls", {"fail": True})
     dag_run = run("q_braket")
@@ -216,3 +238,13 @@ def test_the_console_links_point_at_the_task() -> None:
         "https://eu-north-1.console.aws.amazon.com/braket/home?region=eu-north-1"
         "#/tasks/arn:aws:braket:eu-north-1:123456789012:quantum-task/abc"
     )
+
+
+def test_the_choice_skips_a_braket_device_that_is_offline(fresh: BraketServer) -> None:
+    dm1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+    sv1 = "arn:aws:braket:::device/quantum-simulator/amazon/sv1"
+    assert xcom(run("q_braket_choice"), "bell")["backend"] == dm1  # same price: name order
+    fresh.control("controls", {"offline": [dm1]})
+    dag_run = run("q_braket_choice")
+    assert xcom(dag_run, "bell")["backend"] == sv1
+    assert xcom(dag_run, "bell", "quantum_decision")["excluded"] == {dm1: "unavailable (OFFLINE)"}

@@ -58,6 +58,8 @@ def fault_of(error: BaseException, pod: Any) -> str | None:
 def fault_of_event(event: Mapping[str, Any], error: BaseException, pod: Any) -> str | None:
     """Like :func:`fault_of`, for a resumed deferral: a trigger ``timeout`` means never scheduled."""
     if event.get("status") == "timeout":
+        if "execution_timeout" in str(event.get("message")):
+            return None  # the task's own time is up: moving the pod would not give it more
         return f"pod not running in time: {event.get('message')}"
     return fault_of(error, pod)
 

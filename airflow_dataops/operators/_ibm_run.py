@@ -92,6 +92,10 @@ def run_on_ibm(
 
         context["ti"].xcom_push(key=IBM_JOB_XCOM_KEY, value=job_id)
         _wait(operator, job)
+        status = str(getattr(job.status(), "name", job.status()))
+        if status != "DONE":
+            operator._store(context, {**record, "state": "failed"})  # a retry submits anew
+            raise RuntimeError(f"IBM job {job_id} ended {status}")
     pub = job.result()[0]
     counts = {key.replace(" ", ""): int(v) for key, v in pub.join_data().get_counts().items()}
     seconds = 0.0 if local else float(job.usage() or 0)

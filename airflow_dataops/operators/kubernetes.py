@@ -135,6 +135,8 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         """
         task.__class__ = cls
         routed: SuperclusterPodOperator = task  # type: ignore[assignment]
+        # The parent's hook lets these win over the connection: a routed task must use its target's.
+        routed.in_cluster = routed.config_file = routed.cluster_context = None
         routed.reads = list(reads)
         routed.placement = _placement_args(task.task_id, **placement)
         return routed
@@ -196,7 +198,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
                     return self._run_locally(context)
                 return super().execute(context)
             except Exception as error:
-                fault = fault_of(error, self.remote_pod or self.pod)
+                fault = fault_of(error, self._latest(self.remote_pod or self.pod))
                 if fault is None:
                     raise
                 self._give_up_on(hook, target, fault, order, attempt, error)
@@ -283,6 +285,13 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         self.kubernetes_conn_id = target.conn_id
         self.pod = self.remote_pod = self.pod_request_obj = None
         self._forget_clients()
+        store = context.get("task_state_store")
+        if store is not None:
+            # The parent remembers a pod by name and would look it up on whichever cluster is
+            # current; ours is matched by uid on its own target instead.
+            from airflow.providers.cncf.kubernetes.operators.pod import POD_IDENTIFIER_STATE_KEY
+
+            store.delete(POD_IDENTIFIER_STATE_KEY)
         # Echoed back in the trigger's event, so a resumed deferral knows where it was.
         self.trigger_kwargs = {
             **(self.trigger_kwargs or {}),
@@ -291,6 +300,15 @@ class SuperclusterPodOperator(KubernetesPodOperator):
             "dataops_attempt": attempt,
         }
         self.log.info("Running on target %s (%s, %s)", target.name, target.provider, target.region)
+
+    def _latest(self, pod: Any) -> Any:
+        """The pod as the API sees it now (the cached copy may predate an eviction), else the cached one."""
+        if pod is None:
+            return None
+        try:
+            return self.pod_manager.read_pod(pod)
+        except Exception:  # gone or unreachable: the exception itself tells the fault
+            return pod
 
     def _forget_clients(self) -> None:
         for seam in ("hook", "client", "pod_manager"):

@@ -8,12 +8,13 @@ all before anything is submitted. It records the run in Airflow's task state sto
 before running, so that a retry of a finished run returns its result instead of
 running (and paying) again.
 
-It runs on the local simulators (Qiskit Aer, Braket's local simulator) and on Amazon
-Braket devices (managed simulators and QPUs, by ARN) through a ``braket`` connection:
-the Braket SDK submits with an idempotency token derived from the task instance and the
-circuit, the task's ARN is recorded before waiting, a retry reattaches to it, and
-killing the Airflow task cancels it. IBM backends are in the price table and the
-decision, but submitting to them is refused with a clear error: not built yet.
+It runs on the local simulators (Qiskit Aer, Braket's local simulator), on Amazon
+Braket devices (managed simulators and QPUs, by ARN) through a ``braket`` connection,
+and on IBM backends through an ``ibm_quantum`` connection. A cloud submission carries
+an idempotency token derived from the task instance, the circuit and a submission
+number; its id is recorded before waiting; a retry reattaches to it while it can still
+finish, and submits anew (next number) once it has failed or was cancelled; killing
+the Airflow task cancels it.
 """
 
 from __future__ import annotations
@@ -110,11 +111,14 @@ class QuantumTaskOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self._cloud_task: Any = None
+        self._context: Any = None
+        self._record: dict[str, Any] | None = None
 
     def execute(self, context: Context) -> Any:
         """Validate, decide, estimate and cap, run (or return the finished run of a previous try)."""
         from airflow_dataops.core.quantum import circuits
 
+        self._context = context
         circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self.circuit), self.parameters))
         shape = circuits.summary(circuit)
         fingerprint = circuits.fingerprint(circuit)
@@ -147,23 +151,48 @@ class QuantumTaskOperator(BaseOperator):
         from airflow_dataops.core.quantum.devices import choose_device
         from airflow_dataops.core.quantum.pricing import check_budget
 
-        decision = choose_device(
-            self.candidates,
-            qubits,
-            self.shots,
-            classical_max_qubits=self.classical_max_qubits,
-            faster_local="aer_simulator",
-            price_overrides=self._prices(),
-        )
+        def decide(unavailable: dict[str, str]) -> BackendDecision:
+            return choose_device(
+                self.candidates,
+                qubits,
+                self.shots,
+                classical_max_qubits=self.classical_max_qubits,
+                budget=self.max_cost,  # an over-budget candidate is skipped for a cheaper one
+                faster_local="aer_simulator",
+                price_overrides=self._prices(),
+                unavailable=unavailable,
+            )
+
+        decision = decide({})
+        if decision.chosen.provider == "braket" and decision.chosen.kind != "local":
+            # Only when a Braket device would be chosen is Braket asked which devices are online.
+            decision = decide(self._braket_unavailable([d.name for d, _ in decision.ranked]))
         estimate = decision.ranked[0][1]
         self.log.info("Backend: %s\n%s", decision.chosen.name, decision.explain())
         self.log.info("Estimated cost: %s", estimate.breakdown)
         check_budget(estimate, self.max_cost, "the task's budget (max_cost)")
         if self.run_budget is not None:
             spent = self._spent_in_run(context)
-            check_budget(estimate, self.run_budget - spent, f"the DAG run's remaining budget (spent ${spent:.4f} of)")
+            what = f"the DAG run's remaining budget (run_budget ${self.run_budget:.4f}, ${spent:.4f} already spent):"
+            check_budget(estimate, self.run_budget - spent, what)
         context["ti"].xcom_push(key="quantum_decision", value=decision.to_dict())
         return decision
+
+    def _braket_unavailable(self, names: list[str]) -> dict[str, str]:
+        """Braket devices among ``names`` that are not ONLINE now, with their status; queue sizes are logged."""
+        from airflow_dataops.hooks.braket import BraketHook
+
+        client = BraketHook(self.braket_conn_id).aws_session().braket_client
+        unavailable = {}
+        for name in names:
+            if not name.startswith("arn:aws:braket"):
+                continue
+            device = client.get_device(deviceArn=name)
+            queues = ", ".join(f"{q['queue']} {q['queueSize']}" for q in device.get("deviceQueueInfo") or [])
+            self.log.info("%s is %s%s", name, device["deviceStatus"], f" (queued: {queues})" if queues else "")
+            if device["deviceStatus"] != "ONLINE":
+                unavailable[name] = device["deviceStatus"]
+        return unavailable
 
     def _run(
         self, context: Context, circuit: Any, decision: BackendDecision, shape: dict[str, Any], fingerprint: str
@@ -229,7 +258,11 @@ class QuantumTaskOperator(BaseOperator):
 
         hook = BraketHook(self.braket_conn_id)
         ti = context["ti"]
-        token = uuid.uuid5(uuid.NAMESPACE_URL, f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}/{fingerprint}")
+        submission = self._submission_number(context)
+        token = uuid.uuid5(
+            uuid.NAMESPACE_URL,
+            f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}/{fingerprint}/{self.shots}/{submission}",
+        )
         session = hook.aws_session(client_token=str(token))
         started = datetime.datetime.now(datetime.UTC)
         if arn is None:
@@ -240,7 +273,13 @@ class QuantumTaskOperator(BaseOperator):
         else:
             task = AwsQuantumTask(arn, aws_session=session)
         self._cloud_task = task
-        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint, "started": started.isoformat()}
+        record = {
+            "task_id": arn,
+            "device": device.name,
+            "fingerprint": fingerprint,
+            "started": started.isoformat(),
+            "submission": submission,
+        }
         self._store(context, {**record, "state": "submitted"})
         context["ti"].xcom_push(key="quantum_task_arn", value=arn)
         if self.deferrable:
@@ -253,6 +292,7 @@ class QuantumTaskOperator(BaseOperator):
         state = self._wait(task)
         if state != "COMPLETED":
             reason = task.metadata(use_cached_value=True).get("failureReason") or "no reason given"
+            self._store(context, {**record, "state": "failed"})  # a retry submits anew, it cannot revive it
             raise RuntimeError(f"Braket task {arn} ended {state}: {reason}")
         return self._braket_result(context, task, device, estimate, circuit, shape, fingerprint, started)
 
@@ -338,10 +378,14 @@ class QuantumTaskOperator(BaseOperator):
         return round(float(duration) / 1000, 6) if duration is not None else 0.0
 
     def on_kill(self) -> None:
-        """Killing the Airflow task cancels the cloud task it is waiting for."""
-        if self._cloud_task is not None:
-            self.log.info("Cancelling Braket task %s", self._cloud_task.id)
-            self._cloud_task.cancel()
+        """Killing the Airflow task cancels the cloud task it is waiting for (a retry then submits anew)."""
+        if self._cloud_task is None:
+            return
+        task_id = getattr(self._cloud_task, "id", None) or self._cloud_task.job_id()
+        self.log.info("Cancelling quantum task %s", task_id)
+        self._cloud_task.cancel()
+        if self._context is not None and self._record is not None:
+            self._store(self._context, {**self._record, "state": "failed"})
 
     def _publish(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         context["ti"].xcom_push(key=COST_XCOM_KEY, value=result["cost"]["actual"])
@@ -367,18 +411,30 @@ class QuantumTaskOperator(BaseOperator):
         costs = context["ti"].xcom_pull(task_ids=others, key=COST_XCOM_KEY)
         return float(sum(c for c in costs or [] if isinstance(c, int | float)))
 
-    @staticmethod
-    def _store(context: Context, record: dict[str, Any]) -> None:
+    def _store(self, context: Context, record: dict[str, Any]) -> None:
+        """Record the run (with its shots: a result is reused only for the same circuit and shots)."""
+        self._record = {**record, "shots": self.shots}
         store = context.get("task_state_store")
         if store is not None:
-            store.set(STATE_KEY, record)
+            store.set(STATE_KEY, self._record)
 
     @staticmethod
-    def _previous_run(context: Context, fingerprint: str) -> dict[str, Any] | None:
+    def _submission_number(context: Context) -> int:
+        """0 for the first submission; one more after each submission that failed or was cancelled."""
+        store = context.get("task_state_store")
+        record = store.get(STATE_KEY) if store is not None else None
+        if not isinstance(record, dict):
+            return 0
+        number = int(str(record.get("submission") or 0))
+        return number + 1 if record.get("state") == "failed" else number
+
+    def _previous_run(self, context: Context, fingerprint: str) -> dict[str, Any] | None:
         """The record a previous try left for this circuit: a finished result, or a cloud task to reattach to."""
         store = context.get("task_state_store")
         record = store.get(STATE_KEY) if store is not None else None
         if not isinstance(record, dict) or record.get("fingerprint") != fingerprint:
+            return None
+        if record.get("shots") != self.shots:
             return None
         if record.get("state") == "completed" and isinstance(record.get("result"), dict):
             return dict(record)

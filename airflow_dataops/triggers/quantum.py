@@ -39,6 +39,17 @@ class BraketTaskTrigger(BaseTrigger):
             {"task_arn": self.task_arn, "braket_conn_id": self.braket_conn_id, "poll_interval": self.poll_interval},
         )
 
+    async def on_kill(self) -> None:
+        """A user killed the deferred task (mark failed, clear): cancel the quantum task, as the operator would.
+
+        Not ``cleanup()``: that also runs when the triggerer restarts, which must not cancel anything.
+        """
+        from airflow_dataops.hooks.braket import BraketHook
+
+        client = (await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session)).braket_client
+        self.log.info("Cancelling %s: its Airflow task was killed", self.task_arn)
+        await asyncio.to_thread(client.cancel_quantum_task, quantumTaskArn=self.task_arn)
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Read the status every ``poll_interval`` seconds (in a thread: boto3 is synchronous)."""
         from airflow_dataops.hooks.braket import BraketHook

@@ -118,3 +118,8 @@ with dag("q_large_result"):
         shots=4000,
         seed=1,
     )
+
+DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
+
+with dag("q_braket_choice"):
+    QuantumTaskOperator(task_id="bell", circuit=BELL, candidates=[DM1, SV1], shots=100, max_cost=1.0, poll_interval=0.2)

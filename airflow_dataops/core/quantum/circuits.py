@@ -44,14 +44,40 @@ def _from_text(text: str) -> Any:
         except qiskit.qasm2.QASM2ParseError as error:
             raise _parse_error("2", error) from None
     if header.startswith("OPENQASM 3"):
+        from openqasm3.parser import QASM3ParsingError
+
         try:
             return qiskit.qasm3.loads(text)
         except qiskit.qasm3.QASM3ImporterError as error:
             raise _parse_error("3", error) from None
+        except QASM3ParsingError:  # a syntax error: the exception carries no text, ask the grammar where
+            raise _parse_error("3", ValueError(_qasm3_syntax_error(text))) from None
     raise CircuitError(
         "the text is neither OpenQASM 2 nor 3 (it must start with 'OPENQASM 2.0;' or 'OPENQASM 3.0;')",
         "give OpenQASM text, a path to a .qasm file, a qiskit QuantumCircuit or a Braket Circuit",
     )
+
+
+def _qasm3_syntax_error(text: str) -> str:
+    """``"line,column: message"`` of the first OpenQASM 3 syntax error, from the reference grammar."""
+    from antlr4 import CommonTokenStream, InputStream
+    from antlr4.error.ErrorListener import ErrorListener
+    from openqasm3._antlr.qasm3Lexer import qasm3Lexer
+    from openqasm3._antlr.qasm3Parser import qasm3Parser
+
+    errors: list[str] = []
+
+    class Collect(ErrorListener):  # type: ignore[misc]
+        def syntaxError(self, recognizer: Any, symbol: Any, line: int, column: int, msg: str, e: Any) -> None:
+            errors.append(f"{line},{column}: {msg}")
+
+    lexer = qasm3Lexer(InputStream(text))
+    parser = qasm3Parser(CommonTokenStream(lexer))
+    for recognizer in (lexer, parser):
+        recognizer.removeErrorListeners()
+        recognizer.addErrorListener(Collect())
+    parser.program()
+    return errors[0] if errors else "syntax error"
 
 
 def load_circuit(source: Any) -> Any:

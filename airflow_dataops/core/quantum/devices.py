@@ -156,7 +156,7 @@ def choose_device(
     def order(item: tuple[Device, CostEstimate]) -> tuple[int, int, float, str]:
         d, estimate = item
         classical_first = 0 if (small and d.kind == "local") else 1
-        return (classical_first, 0 if d.name == faster_local else 1, estimate.amount, d.name)
+        return (classical_first, 0 if (small and d.name == faster_local) else 1, estimate.amount, d.name)
 
     ranked.sort(key=order)
     return BackendDecision(tuple(ranked), excluded)
