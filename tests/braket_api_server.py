@@ -46,6 +46,7 @@ class Braket:
         self.creates: list[dict[str, Any]] = []
         self.cancels: list[str] = []
         self.access_keys: list[str] = []
+        self.regions: list[str] = []
 
     async def execute(self, arn: str) -> None:
         """Queue, run on the local simulator, write results.json, complete (unless held, failed, cancelled)."""
@@ -101,7 +102,9 @@ class Api:
     async def record_credentials(self, request: web.Request, handler: Any) -> web.StreamResponse:
         authorization = request.headers.get("Authorization", "")
         if "Credential=" in authorization:
-            self.braket.access_keys.append(authorization.split("Credential=", 1)[1].split("/", 1)[0])
+            scope = authorization.split("Credential=", 1)[1].split(",", 1)[0].split("/")
+            self.braket.access_keys.append(scope[0])
+            self.braket.regions.append(f"{request.method} {request.path.split('/')[1]} {scope[2]}")
         response: web.StreamResponse = await handler(request)
         return response
 
@@ -199,6 +202,7 @@ class Api:
                 "creates": self.braket.creates,
                 "cancels": self.braket.cancels,
                 "access_keys": self.braket.access_keys,
+                "regions": self.braket.regions,
             }
         )
 

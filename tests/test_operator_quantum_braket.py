@@ -248,3 +248,20 @@ def test_the_choice_skips_a_braket_device_that_is_offline(fresh: BraketServer) -
     dag_run = run("q_braket_choice")
     assert xcom(dag_run, "bell")["backend"] == sv1
     assert xcom(dag_run, "bell", "quantum_decision")["excluded"] == {dm1: "unavailable (OFFLINE)"}
+
+
+def test_a_device_is_reached_in_its_own_region(fresh: BraketServer) -> None:
+    """The connection says us-east-1; IQM Garnet lives in eu-north-1, and is asked there."""
+    dag_run = run("q_braket_regional")
+    assert dag_run.state == "success"
+    regions = fresh.control("state")["regions"]
+    assert "GET device eu-north-1" in regions
+    assert "POST quantum-task eu-north-1" in regions
+    assert not [r for r in regions if r.startswith(("GET device", "POST quantum-task")) and "us-east-1" in r]
+
+
+def test_region_of_an_arn() -> None:
+    from airflow_dataops.hooks.braket import region_of
+
+    assert region_of("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet") == "eu-north-1"
+    assert region_of("arn:aws:braket:::device/quantum-simulator/amazon/sv1") is None

@@ -54,8 +54,12 @@ class BraketHook(BaseHook):
             )
         return str(bucket), str(self.extras.get("s3_prefix") or "airflow-dataops")
 
-    def boto_session(self) -> Any:
-        """A boto3 session from the connection (static keys, session token, or an assumed role)."""
+    def boto_session(self, region: str | None = None) -> Any:
+        """A boto3 session from the connection (static keys, session token, or an assumed role).
+
+        ``region`` overrides the connection's: Braket devices are regional, and a task or
+        device ARN names its region.
+        """
         import boto3
 
         conn = self.get_connection(self.braket_conn_id)
@@ -63,7 +67,7 @@ class BraketHook(BaseHook):
             aws_access_key_id=conn.login or None,
             aws_secret_access_key=conn.password or None,
             aws_session_token=self.extras.get("aws_session_token"),
-            region_name=self.extras.get("region_name") or "us-east-1",
+            region_name=region or self.extras.get("region_name") or "us-east-1",
         )
         role_arn = self.extras.get("role_arn")
         if not role_arn:
@@ -78,11 +82,14 @@ class BraketHook(BaseHook):
             region_name=session.region_name,
         )
 
-    def aws_session(self, client_token: str | None = None) -> Any:
-        """The Braket SDK's ``AwsSession``; ``client_token`` makes task creation idempotent."""
+    def aws_session(self, client_token: str | None = None, arn: str | None = None) -> Any:
+        """The Braket SDK's ``AwsSession``, in the region of ``arn`` when it names one.
+
+        ``client_token`` makes task creation idempotent.
+        """
         from braket.aws import AwsSession
 
-        boto_session = self.boto_session()
+        boto_session = self.boto_session(region_of(arn) if arn else None)
         endpoint = self.extras.get("endpoint_url")
         client = boto_session.client("braket", endpoint_url=endpoint)
         if client_token:
@@ -102,6 +109,12 @@ class BraketHook(BaseHook):
         except Exception as error:
             return False, f"Braket did not accept the connection: {error}"
         return True, "Connected to Amazon Braket"
+
+
+def region_of(arn: str) -> str | None:
+    """The region an ARN names (``None`` for Braket's region-less simulator ARNs)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else None
 
 
 @functools.cache

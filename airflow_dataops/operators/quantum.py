@@ -182,12 +182,16 @@ class QuantumTaskOperator(BaseOperator):
         """Braket devices among ``names`` that are not ONLINE now, with their status; queue sizes are logged."""
         from airflow_dataops.hooks.braket import BraketHook
 
-        client = BraketHook(self.braket_conn_id).aws_session().braket_client
+        hook = BraketHook(self.braket_conn_id)
         unavailable = {}
         for name in names:
             if not name.startswith("arn:aws:braket"):
                 continue
-            device = client.get_device(deviceArn=name)
+            try:
+                device = hook.aws_session(arn=name).braket_client.get_device(deviceArn=name)
+            except Exception as error:  # no access, wrong region, throttled: not a candidate now
+                unavailable[name] = f"status unknown ({type(error).__name__}: {error})"
+                continue
             queues = ", ".join(f"{q['queue']} {q['queueSize']}" for q in device.get("deviceQueueInfo") or [])
             self.log.info("%s is %s%s", name, device["deviceStatus"], f" (queued: {queues})" if queues else "")
             if device["deviceStatus"] != "ONLINE":
@@ -263,7 +267,7 @@ class QuantumTaskOperator(BaseOperator):
             uuid.NAMESPACE_URL,
             f"{ti.dag_id}/{ti.task_id}/{ti.run_id}/{ti.map_index}/{fingerprint}/{self.shots}/{submission}",
         )
-        session = hook.aws_session(client_token=str(token))
+        session = hook.aws_session(client_token=str(token), arn=arn or device.name)
         started = datetime.datetime.now(datetime.UTC)
         if arn is None:
             program = to_braket_program(circuit)
@@ -312,7 +316,8 @@ class QuantumTaskOperator(BaseOperator):
         record = self._previous_run(context, fingerprint) or {}
         chosen = device(str(record.get("device") or self.candidates[0]))
         estimate = estimate_cost(chosen.name, self.shots, 10.0, self._prices())
-        task = AwsQuantumTask(event["task_arn"], aws_session=BraketHook(self.braket_conn_id).aws_session())
+        session = BraketHook(self.braket_conn_id).aws_session(arn=event["task_arn"])
+        task = AwsQuantumTask(event["task_arn"], aws_session=session)
         started = datetime.datetime.fromisoformat(str(record.get("started") or datetime.datetime.now(datetime.UTC)))
         shape = circuits.summary(circuit)
         return self._braket_result(context, task, chosen, estimate, circuit, shape, fingerprint, started)

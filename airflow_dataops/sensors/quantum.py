@@ -9,6 +9,7 @@ FAILED or was CANCELLED. With ``deferrable=True`` it waits in the triggerer
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,7 @@ class QuantumTaskSensor(BaseSensorOperator):
         self.defer(
             trigger=BraketTaskTrigger(self.task_arn, self.braket_conn_id, self.poke_interval),
             method_name="execute_complete",
+            timeout=datetime.timedelta(seconds=self.timeout),
         )
         return None
 
@@ -57,7 +59,9 @@ class QuantumTaskSensor(BaseSensorOperator):
         from airflow_dataops.hooks.braket import BraketHook
 
         task = (
-            BraketHook(self.braket_conn_id).aws_session().braket_client.get_quantum_task(quantumTaskArn=self.task_arn)
+            BraketHook(self.braket_conn_id)
+            .aws_session(arn=self.task_arn)
+            .braket_client.get_quantum_task(quantumTaskArn=self.task_arn)
         )
         status = task["status"]
         if status in ("FAILED", "CANCELLED"):

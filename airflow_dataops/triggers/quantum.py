@@ -4,7 +4,7 @@ QPU tasks can queue for hours or days. The trigger holds only what it needs to r
 (the task ARN, the connection id, the poll interval), so a restarted triggerer rebuilds
 it from :meth:`serialize` and goes on polling the same task. It reports a closed set of
 statuses: ``success`` (COMPLETED), ``failed`` (FAILED or CANCELLED, with the reason),
-``error`` (the status could not be read).
+``error`` (the status could not be read ``MAX_READ_ERRORS`` times in a row).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
+MAX_READ_ERRORS = 5
 
 
 class BraketTaskTrigger(BaseTrigger):
@@ -44,36 +45,47 @@ class BraketTaskTrigger(BaseTrigger):
 
         Not ``cleanup()``: that also runs when the triggerer restarts, which must not cancel anything.
         """
-        from airflow_dataops.hooks.braket import BraketHook
-
-        client = (await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session)).braket_client
+        client = await self._client()
         self.log.info("Cancelling %s: its Airflow task was killed", self.task_arn)
         await asyncio.to_thread(client.cancel_quantum_task, quantumTaskArn=self.task_arn)
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        """Read the status every ``poll_interval`` seconds (in a thread: boto3 is synchronous)."""
+    async def _client(self) -> Any:
+        """A Braket client in the task's region, with fresh credentials (an assumed role expires)."""
         from airflow_dataops.hooks.braket import BraketHook
 
-        try:
-            client = (await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session)).braket_client
-            last = None
-            while True:
-                task = await asyncio.to_thread(client.get_quantum_task, quantumTaskArn=self.task_arn)
-                status = task["status"]
-                if status in TERMINAL:
-                    break
-                if status != last:
-                    position = (task.get("queueInfo") or {}).get("position")
-                    self.log.info(
-                        "%s is %s%s", self.task_arn, status, f", queue position {position}" if position else ""
-                    )
-                    last = status
+        session = await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session, None, self.task_arn)
+        return session.braket_client
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Read the status every ``poll_interval`` seconds (in a thread: boto3 is synchronous).
+
+        A failed read (throttling, expired credentials, a network blip) is retried with a
+        new client, up to ``MAX_READ_ERRORS`` times in a row; then the trigger reports ``error``.
+        """
+        errors, last, client = 0, None, None
+        while True:
+            try:
+                client = client or await self._client()
+                task = await asyncio.to_thread(
+                    client.get_quantum_task, quantumTaskArn=self.task_arn, additionalAttributeNames=["QueueInfo"]
+                )
+            except Exception as error:
+                errors, client = errors + 1, None
+                if errors >= MAX_READ_ERRORS:
+                    message = f"{type(error).__name__}: {error} ({errors} reads in a row failed)"
+                    yield TriggerEvent({"status": "error", "task_arn": self.task_arn, "message": message})
+                    return
+                self.log.warning("Reading %s failed (%s); retrying with a new client", self.task_arn, error)
                 await asyncio.sleep(self.poll_interval)
-        except Exception as error:  # reported, not raised: the operator decides what an error means
-            yield TriggerEvent(
-                {"status": "error", "task_arn": self.task_arn, "message": f"{type(error).__name__}: {error}"}
-            )
-            return
+                continue
+            errors, status = 0, task["status"]
+            if status in TERMINAL:
+                break
+            if status != last:
+                position = (task.get("queueInfo") or {}).get("position")
+                self.log.info("%s is %s%s", self.task_arn, status, f", queue position {position}" if position else "")
+                last = status
+            await asyncio.sleep(self.poll_interval)
         if status == "COMPLETED":
             yield TriggerEvent({"status": "success", "task_arn": self.task_arn, "message": "COMPLETED"})
         else:

@@ -123,3 +123,8 @@ DM1 = "arn:aws:braket:::device/quantum-simulator/amazon/dm1"
 
 with dag("q_braket_choice"):
     QuantumTaskOperator(task_id="bell", circuit=BELL, candidates=[DM1, SV1], shots=100, max_cost=1.0, poll_interval=0.2)
+
+GARNET = "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet"
+
+with dag("q_braket_regional"):
+    QuantumTaskOperator(task_id="bell", circuit=BELL, candidates=[GARNET], shots=100, max_cost=1.0, poll_interval=0.2)
