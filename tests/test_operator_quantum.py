@@ -102,3 +102,9 @@ def test_results_over_the_xcom_limit_go_to_object_storage(airflow_db: Path) -> N
     assert result["distinct_outcomes"] > 3000
     stored = json.loads(Path(result["counts_ref"].removeprefix("file://")).read_text())
     assert sum(stored["counts"].values()) == 4000
+
+
+def test_a_relative_qasm_path_is_read_from_the_dag_folder(airflow_db: Path) -> None:
+    dag_run = run("q_qasm_file")
+    assert dag_run.state == "success"
+    assert set(xcom(dag_run, "bell")["counts"]) == {"00", "11"}

@@ -119,7 +119,7 @@ class QuantumTaskOperator(BaseOperator):
         from airflow_dataops.core.quantum import circuits
 
         self._context = context
-        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self.circuit), self.parameters))
+        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self._source(context)), self.parameters))
         shape = circuits.summary(circuit)
         fingerprint = circuits.fingerprint(circuit)
         self.log.info("Circuit: %s qubits, depth %s, gates %s", shape["qubits"], shape["depth"], shape["gates"])
@@ -146,6 +146,17 @@ class QuantumTaskOperator(BaseOperator):
         return self._run(context, circuit, decision, shape, fingerprint)
 
     # ----------------------------------------------------------------- steps
+
+    def _source(self, context: Context) -> Any:
+        """The circuit argument, with a relative ``.qasm`` path resolved against the DAG file's folder."""
+        from pathlib import Path
+
+        source = self.circuit
+        if isinstance(source, str) and "\n" not in source and source.strip().endswith(".qasm"):
+            path = Path(source.strip())
+            if not path.is_absolute():
+                return Path(context["dag"].fileloc).parent / path
+        return source
 
     def _decide(self, context: Context, qubits: int) -> BackendDecision:
         from airflow_dataops.core.quantum.devices import choose_device
@@ -311,7 +322,7 @@ class QuantumTaskOperator(BaseOperator):
 
         if event["status"] != "success":
             raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
-        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self.circuit), self.parameters))
+        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self._source(context)), self.parameters))
         fingerprint = circuits.fingerprint(circuit)
         record = self._previous_run(context, fingerprint) or {}
         chosen = device(str(record.get("device") or self.candidates[0]))

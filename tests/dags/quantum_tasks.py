@@ -128,3 +128,6 @@ GARNET = "arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet"
 
 with dag("q_braket_regional"):
     QuantumTaskOperator(task_id="bell", circuit=BELL, candidates=[GARNET], shots=100, max_cost=1.0, poll_interval=0.2)
+
+with dag("q_qasm_file"):
+    QuantumTaskOperator(task_id="bell", circuit="circuits/bell.qasm", backend="aer_simulator", shots=500, seed=2)
