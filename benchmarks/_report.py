@@ -29,3 +29,29 @@ def run_benchmark(name: str, doc: str | None, measure: Callable[[int], str], def
             raise SystemExit(f"{DOCS_PAGE} has no '{begin}' marker to update")
         _, _, tail = rest.partition(end)
         DOCS_PAGE.write_text(head + block + tail)
+
+
+def render_round_trips(setting: str, single: str, decision: str, result: dict[str, float]) -> str:
+    """The block of a decision-latency benchmark: single probe, concurrent decision, probes in turn.
+
+    ``result`` holds ``rounds``, ``single_ms``, ``concurrent_ms`` and ``sequential_ms``;
+    the target is a decision within two single round trips.
+    """
+    import time
+
+    ratio = result["concurrent_ms"] / result["single_ms"]
+    verdict = "meets" if ratio <= 2 else "MISSES"
+    return "\n".join(
+        [
+            f"Measured {time.strftime('%Y-%m-%d')}, {setting}, medians of {int(result['rounds'])} rounds.",
+            "",
+            "| what | median | in single round trips |",
+            "|---|---|---|",
+            f"| {single} | {result['single_ms']:.1f} ms | 1.00 |",
+            f"| **{decision}** | **{result['concurrent_ms']:.1f} ms** | **{ratio:.2f}** |",
+            f"| probing one after another + `decide()` | {result['sequential_ms']:.1f} ms "
+            f"| {result['sequential_ms'] / result['single_ms']:.1f} |",
+            "",
+            f"Target: at most 2 single round trips. This run {verdict} it.",
+        ]
+    )

@@ -103,23 +103,13 @@ async def _measure(rounds: int) -> dict[str, float]:
 
 def render(result: dict[str, float]) -> str:
     """The markdown block kept in docs/benchmarks.md."""
-    ratio = result["concurrent_ms"] / result["single_ms"]
-    verdict = "meets" if ratio <= 2 else "MISSES"
-    return "\n".join(
-        [
-            f"Measured {time.strftime('%Y-%m-%d')}, {CLUSTERS} loopback endpoints answering after "
-            f"{LATENCY_S * 1000:.0f} ms, medians of {int(result['rounds'])} rounds.",
-            "",
-            "| what | median | in single round trips |",
-            "|---|---|---|",
-            f"| one probe (single round trip) | {result['single_ms']:.1f} ms | 1.00 |",
-            f"| **decision: `probe_all` over {CLUSTERS} + `decide()`** | **{result['concurrent_ms']:.1f} ms** "
-            f"| **{ratio:.2f}** |",
-            f"| probing one after another + `decide()` | {result['sequential_ms']:.1f} ms "
-            f"| {result['sequential_ms'] / result['single_ms']:.1f} |",
-            "",
-            f"Target: at most 2 single round trips. This run {verdict} it.",
-        ]
+    from _report import render_round_trips
+
+    return render_round_trips(
+        f"{CLUSTERS} loopback endpoints answering after {LATENCY_S * 1000:.0f} ms",
+        "one probe (single round trip)",
+        f"decision: `probe_all` over {CLUSTERS} + `decide()`",
+        result,
     )
 
 

@@ -195,23 +195,13 @@ def measure(rounds: int) -> dict[str, Any]:
 
 def render(result: dict[str, Any]) -> str:
     """The markdown block kept in docs/benchmarks.md."""
-    ratio = result["concurrent_ms"] / result["single_ms"]
-    verdict = "meets" if ratio <= 2 else "MISSES"
-    return "\n".join(
-        [
-            f"Measured {time.strftime('%Y-%m-%d')}, {CLUSTERS} simulated Kubernetes API servers answering after "
-            f"{LATENCY_MS} ms, medians of {int(result['rounds'])} rounds.",
-            "",
-            "| what | median | in single round trips |",
-            "|---|---|---|",
-            f"| one target probed (connection, kubeconfig, nodes + pods) | {result['single_ms']:.1f} ms | 1.00 |",
-            f"| **decision: `SuperclusterHook.decide()` over {CLUSTERS}** | **{result['concurrent_ms']:.1f} ms** "
-            f"| **{ratio:.2f}** |",
-            f"| probing one after another + `decide()` | {result['sequential_ms']:.1f} ms "
-            f"| {result['sequential_ms'] / result['single_ms']:.1f} |",
-            "",
-            f"Target: at most 2 single round trips. This run {verdict} it.",
-        ]
+    from _report import render_round_trips
+
+    return render_round_trips(
+        f"{CLUSTERS} simulated Kubernetes API servers answering after {LATENCY_MS} ms",
+        "one target probed (connection, kubeconfig, nodes + pods)",
+        f"decision: `SuperclusterHook.decide()` over {CLUSTERS}",
+        result,
     )
 
 

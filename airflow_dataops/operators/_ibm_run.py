@@ -67,7 +67,7 @@ def run_on_ibm(
     fingerprint: str,
     job_id: str | None,
 ) -> dict[str, Any]:
-    """Submit (or reattach to ``job_id``), record, wait, and build the result."""
+    """Submit (or reattach to ``job_id``), record, wait, and complete the run (result recorded and published)."""
     from airflow_dataops.core.optional import import_optional
     from airflow_dataops.core.quantum.pricing import estimate_cost
     from airflow_dataops.hooks.ibm_quantum import IbmQuantumHook
@@ -100,22 +100,4 @@ def run_on_ibm(
     counts = {key.replace(" ", ""): int(v) for key, v in pub.join_data().get_counts().items()}
     seconds = 0.0 if local else float(job.usage() or 0)
     actual = estimate_cost(device.name, operator.shots, seconds, operator._prices())
-    total = sum(counts.values())
-    result = {
-        "task_id": job_id,
-        "backend": device.name,
-        "shots": operator.shots,
-        "counts": dict(sorted(counts.items())),
-        "probabilities": {k: v / total for k, v in sorted(counts.items())},
-        "cost": {"estimate": estimate.to_dict(), "actual": round(actual.amount, 6)},
-        "timings": {
-            "started": started.isoformat(),
-            "finished": datetime.datetime.now(datetime.UTC).isoformat(),
-            "run_seconds": seconds,
-        },
-        "circuit": {**shape, "fingerprint": fingerprint},
-    }
-    result = operator._fit_into_xcom(result)
-    operator._store(context, {**record, "state": "completed", "result": result})
-    operator.log.info("IBM job %s done on %s; cost %s", job_id, device.name, actual.breakdown)
-    return result
+    return operator._complete(context, record, counts, estimate, actual, started, seconds, shape)

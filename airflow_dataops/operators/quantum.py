@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_dataops.core.quantum.devices import BackendDecision
+    from airflow_dataops.core.quantum.pricing import CostEstimate
 
 STATE_KEY = "airflow_dataops_quantum_run"
 COST_XCOM_KEY = "quantum_cost"
@@ -138,9 +139,7 @@ class QuantumTaskOperator(BaseOperator):
                 from airflow_dataops.operators._ibm_run import run_on_ibm
 
                 job_id = record["task_id"]
-                return self._publish(
-                    context, run_on_ibm(self, context, circuit, chosen, estimate, shape, fingerprint, job_id)
-                )
+                return run_on_ibm(self, context, circuit, chosen, estimate, shape, fingerprint, job_id)
             return self._run_braket(context, circuit, chosen, estimate, shape, fingerprint, record["task_id"])
         decision = self._decide(context, shape["qubits"])
         return self._run(context, circuit, decision, shape, fingerprint)
@@ -221,9 +220,7 @@ class QuantumTaskOperator(BaseOperator):
         if device.provider == "ibm":
             from airflow_dataops.operators._ibm_run import run_on_ibm
 
-            return self._publish(
-                context, run_on_ibm(self, context, circuit, device, estimate, shape, fingerprint, None)
-            )
+            return run_on_ibm(self, context, circuit, device, estimate, shape, fingerprint, None)
         if device.name not in LOCAL_DEVICES:
             raise DeviceError(device.name, "backend", "has no runner", "use a listed device")
         task_id = f"local-{uuid.uuid4()}"
@@ -231,28 +228,40 @@ class QuantumTaskOperator(BaseOperator):
         self._store(context, {**record, "state": "submitted"})
         started = datetime.datetime.now(datetime.UTC)
         outcome = run_local(device.name, circuit, self.shots, self.seed)
-        finished = datetime.datetime.now(datetime.UTC)
-        total = sum(outcome.counts.values())
+        # A local run's price is what the table says (zero unless overridden, e.g. to charge back compute).
+        self.log.info("Ran %s shots on %s in %.3f s", self.shots, device.name, outcome.seconds)
+        return self._complete(context, record, outcome.counts, estimate, estimate, started, outcome.seconds, shape)
+
+    def _complete(
+        self,
+        context: Context,
+        record: dict[str, Any],
+        counts: Mapping[str, int],
+        estimate: CostEstimate,
+        actual: CostEstimate,
+        started: datetime.datetime,
+        run_seconds: float,
+        shape: dict[str, Any],
+    ) -> dict[str, Any]:
+        """The result every backend returns: built, kept within the XCom limit, recorded, published."""
+        total = sum(counts.values())
         result = {
-            "task_id": task_id,
-            "backend": device.name,
+            "task_id": record["task_id"],
+            "backend": record["device"],
             "shots": self.shots,
-            "counts": dict(sorted(outcome.counts.items())),
-            "probabilities": {k: v / total for k, v in sorted(outcome.counts.items())},
-            # A local run's price is what the table says (zero unless overridden, e.g. to charge back compute).
-            "cost": {"estimate": estimate.to_dict(), "actual": round(estimate.amount, 6)},
+            "counts": dict(sorted(counts.items())),
+            "probabilities": {k: v / total for k, v in sorted(counts.items())},
+            "cost": {"estimate": estimate.to_dict(), "actual": round(actual.amount, 6)},
             "timings": {
                 "started": started.isoformat(),
-                "finished": finished.isoformat(),
-                "run_seconds": round(outcome.seconds, 6),
+                "finished": datetime.datetime.now(datetime.UTC).isoformat(),
+                "run_seconds": round(run_seconds, 6),
             },
-            "circuit": {**shape, "fingerprint": fingerprint},
+            "circuit": {**shape, "fingerprint": record["fingerprint"]},
         }
         result = self._fit_into_xcom(result)
         self._store(context, {**record, "state": "completed", "result": result})
-        self.log.info(
-            "Ran %s shots on %s in %.3f s; cost $%.4f", self.shots, device.name, outcome.seconds, estimate.amount
-        )
+        self.log.info("%s on %s completed; cost %s", record["task_id"], record["device"], actual.breakdown)
         return self._publish(context, result)
 
     def _run_braket(
@@ -348,28 +357,12 @@ class QuantumTaskOperator(BaseOperator):
         from airflow_dataops.core.quantum.local_run import braket_counts
         from airflow_dataops.core.quantum.pricing import estimate_cost
 
-        arn = str(task.id)
-        record = {"task_id": arn, "device": device.name, "fingerprint": fingerprint}
+        record = {"task_id": str(task.id), "device": device.name, "fingerprint": fingerprint}
         braket_result = task.result()
-        finished = datetime.datetime.now(datetime.UTC)
         counts = braket_counts(circuit, braket_result.measured_qubits, braket_result.measurement_counts)
         ran = self._execution_seconds(braket_result)
         actual = estimate_cost(device.name, self.shots, ran, self._prices())
-        total = sum(counts.values())
-        result = {
-            "task_id": arn,
-            "backend": device.name,
-            "shots": self.shots,
-            "counts": dict(sorted(counts.items())),
-            "probabilities": {k: v / total for k, v in sorted(counts.items())},
-            "cost": {"estimate": estimate.to_dict(), "actual": round(actual.amount, 6)},
-            "timings": {"started": started.isoformat(), "finished": finished.isoformat(), "run_seconds": ran},
-            "circuit": {**shape, "fingerprint": fingerprint},
-        }
-        result = self._fit_into_xcom(result)
-        self._store(context, {**record, "state": "completed", "result": result})
-        self.log.info("Braket task %s completed; cost %s", arn, actual.breakdown)
-        return self._publish(context, result)
+        return self._complete(context, record, counts, estimate, actual, started, ran, shape)
 
     def _wait(self, task: Any) -> str:
         """Poll the cloud task until it ends, logging state changes and the queue position."""

@@ -91,14 +91,19 @@ def solve_exactly(qubo: CampaignQubo) -> dict[str, object]:
     if qubo.n_variables > 20:
         raise ValueError(f"exact enumeration is capped at 20 variables, this QUBO has {qubo.n_variables}")
     best = min(itertools.product((0, 1), repeat=qubo.n_variables), key=qubo.energy)
-    chosen = [i for i in range(qubo.n_segments) if best[i]]
+    return _plan(qubo, best, "exact-enumeration")
+
+
+def _plan(qubo: CampaignQubo, bits: tuple[int, ...], solver: str) -> dict[str, object]:
+    """The campaign an assignment stands for: its segments, cost, profit and energy."""
+    chosen = [i for i in range(qubo.n_segments) if bits[i]]
     return {
-        "bits": list(best),
-        "energy": round(qubo.energy(best), 4),
+        "bits": list(bits),
+        "energy": round(qubo.energy(bits), 4),
         "segments": chosen,
         "cost": round(sum(qubo.costs[i] for i in chosen), 2),
         "expected_profit": round(sum(qubo.profits[i] for i in chosen), 2),
-        "solver": "exact-enumeration",
+        "solver": solver,
     }
 
 
@@ -110,15 +115,6 @@ def check_plan(plan: dict[str, object], budget: float) -> dict[str, object]:
     if not plan["segments"]:
         raise ValueError("campaign plan targets no segment: raise the budget or check the segment profits")
     return {**plan, "budget": budget, "budget_left": round(budget - cost, 2)}
-
-
-def _normalised_energies(qubo: CampaignQubo) -> list[float]:
-    """Energy of every assignment (index bit i = variable i), scaled to [0, 1]."""
-    energies = [
-        qubo.energy(tuple((index >> i) & 1 for i in range(qubo.n_variables))) for index in range(2**qubo.n_variables)
-    ]
-    low, high = min(energies), max(energies)
-    return [(e - low) / ((high - low) or 1.0) for e in energies]
 
 
 def qaoa_program(qubo: CampaignQubo, grid: int = 24) -> dict[str, object]:
@@ -135,9 +131,9 @@ def qaoa_program(qubo: CampaignQubo, grid: int = 24) -> dict[str, object]:
     n = qubo.n_variables
     if n > 14:
         raise ValueError(f"the QAOA program is built for at most 14 variables, this QUBO has {n}")
-    energies = np.array(_normalised_energies(qubo))
     low, high = min(min(r) for r in qubo.matrix), max(max(r) for r in qubo.matrix)
     scale = 1.0 / (max(abs(low), abs(high)) or 1.0)  # keeps the phases of the largest terms within one turn
+    # Energy of every assignment (index bit i = variable i), scaled like the circuit's phases.
     raw = np.array([qubo.energy(tuple((i >> b) & 1 for b in range(n))) for i in range(2**n)]) * scale
 
     def expected(gamma: float, beta: float) -> float:
@@ -147,7 +143,7 @@ def qaoa_program(qubo: CampaignQubo, grid: int = 24) -> dict[str, object]:
         for axis in range(n):
             tensor = np.moveaxis(np.tensordot(rx, tensor, axes=([1], [n - 1 - axis])), 0, n - 1 - axis)
         probabilities = np.abs(tensor.reshape(-1)) ** 2
-        return float(probabilities @ energies)
+        return float(probabilities @ raw)
 
     gammas = np.linspace(0.05, 2 * np.pi, grid)
     betas = np.linspace(0.05, np.pi / 2, grid)
@@ -171,15 +167,5 @@ def best_sampled_plan(qubo: CampaignQubo, counts: dict[str, int]) -> dict[str, o
         raise ValueError("the quantum task returned no samples")
     samples = {key: tuple(int(key[-1 - i]) for i in range(qubo.n_variables)) for key in counts}
     best_key = min(samples, key=lambda key: (qubo.energy(samples[key]), key))
-    best = samples[best_key]
-    chosen = [i for i in range(qubo.n_segments) if best[i]]
-    return {
-        "bits": list(best),
-        "energy": round(qubo.energy(best), 4),
-        "segments": chosen,
-        "cost": round(sum(qubo.costs[i] for i in chosen), 2),
-        "expected_profit": round(sum(qubo.profits[i] for i in chosen), 2),
-        "solver": "qaoa-sampling",
-        "times_sampled": counts[best_key],
-        "distinct_samples": len(counts),
-    }
+    plan = _plan(qubo, samples[best_key], "qaoa-sampling")
+    return {**plan, "times_sampled": counts[best_key], "distinct_samples": len(counts)}
