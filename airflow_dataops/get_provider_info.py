@@ -35,24 +35,36 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_dataops.hooks.braket",
                     "airflow_dataops.hooks.ibm_quantum",
                     "airflow_dataops.hooks.supercluster",
+                    "airflow_dataops.hooks.virtualized_data",
                 ],
             }
         ],
         "operators": [
             {
                 "integration-name": "DataOps supercluster",
-                "python-modules": ["airflow_dataops.operators.kubernetes", "airflow_dataops.operators.quantum"],
+                "python-modules": [
+                    "airflow_dataops.operators.kubernetes",
+                    "airflow_dataops.operators.quantum",
+                    "airflow_dataops.operators.virtualized_data",
+                ],
             }
         ],
         "sensors": [
             {"integration-name": "DataOps supercluster", "python-modules": ["airflow_dataops.sensors.quantum"]}
         ],
         "triggers": [
-            {"integration-name": "DataOps supercluster", "python-modules": ["airflow_dataops.triggers.quantum"]}
+            {
+                "integration-name": "DataOps supercluster",
+                "python-modules": ["airflow_dataops.triggers.quantum", "airflow_dataops.triggers.virtualized_data"],
+            }
         ],
         "connection-types": [
             {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
             {"hook-class-name": "airflow_dataops.hooks.ibm_quantum.IbmQuantumHook", "connection-type": "ibm_quantum"},
+            {
+                "hook-class-name": "airflow_dataops.hooks.virtualized_data.VirtualizedDataHook",
+                "connection-type": "virtualized_data",
+            },
         ],
         "extra-links": [
             "airflow_dataops.operators._quantum_links.BraketTaskLink",

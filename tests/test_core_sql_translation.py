@@ -23,6 +23,13 @@ CORPUS: list[tuple[str, Any]] = [
     ("SELECT transform(ARRAY[1, 2], x -> x * 2)", [2, 4]),
     ("SELECT coalesce(NULL, 'a') || upper('b') || lower('C')", "aBc"),
     ("SELECT substr('abcdef', 2, 3)", "bcd"),
+    ("SELECT 1 > 2 AND 2 > 1 OR 3 > 2", True),
+    ("SELECT CASE WHEN 2 > 1 THEN 'yes' ELSE 'no' END", "yes"),
+    ("SELECT EXISTS (SELECT 1 WHERE 1 > 2)", False),
+    ("SELECT count_if(x > 1) FROM UNNEST(ARRAY[1, 2, 3]) AS t(x)", 2),
+    ("SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY x) AS r FROM UNNEST(ARRAY[5, 6, 7]) AS t(x))", 3),
+    ("SELECT sum(r) FROM (SELECT rank() OVER (ORDER BY x) AS r FROM UNNEST(ARRAY[1, 1, 2]) AS t(x))", 5),
+    ("SELECT sum(r) FROM (SELECT dense_rank() OVER (ORDER BY x) AS r FROM UNNEST(ARRAY[1, 1, 2]) AS t(x))", 4),
 ]
 
 
@@ -51,6 +58,7 @@ def test_three_part_names_address_attached_catalogs() -> None:
     [
         ("SELECT date_add('day', 3, DATE '2024-01-30')", "date_add"),  # DuckDB would return a TIMESTAMP
         ("SELECT format_datetime(TIMESTAMP '2024-05-17 10:00:00', 'yyyy-MM-dd')", "format_datetime"),
+        ("SELECT levenshtein_distance('kitten', 'sitting')", "levenshtein_distance"),  # Trino's name, not sqlglot's
     ],
 )
 def test_unverified_constructs_fail_naming_them(sql: str, construct: str) -> None:

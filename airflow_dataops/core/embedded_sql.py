@@ -16,15 +16,53 @@ first, so a construct that would give a different result is refused.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from airflow_dataops.core.sql_translation import SqlTranslationError, trino_to_duckdb
+from airflow_dataops.core.sql_translation import trino_to_duckdb
 from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.tables import TableName
 
 KINDS = ("parquet", "csv", "duckdb")
+T = TypeVar("T")
+
+
+def run_interruptibly(call: Callable[[], T], interrupt: Callable[[], None]) -> T:
+    """Run ``call`` in a helper thread while this thread waits in Python; interrupt it on any exception.
+
+    DuckDB does not return to Python while a statement runs, so a signal (Airflow's
+    ``execution_timeout`` alarm, the SIGTERM that kills a task) would wait for the whole
+    query. Waiting here instead lets the signal's exception arrive at once; the query is
+    then interrupted and the exception goes on. (An ``Event`` is waited on, not
+    ``Thread.join``: a join broken by an exception can be left unusable.)
+    """
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="embedded-sql", daemon=True).start()
+    try:
+        while not done.wait(0.05):
+            pass
+    except BaseException:
+        interrupt()
+        done.wait()
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
@@ -54,12 +92,26 @@ def _quoted(path: Path) -> str:
 class EmbeddedEngine:
     """A DuckDB connection with the sources attached as catalogs."""
 
-    def __init__(self, sources: Sequence[Source]) -> None:
+    def __init__(self, sources: Sequence[Source], catalog: str | None = None, schema: str | None = None) -> None:
         import duckdb
 
-        self.connection = duckdb.connect()
+        # Extensions must come from the worker's installation, never from the network.
+        self.connection = duckdb.connect(config={"autoinstall_known_extensions": False})
+        self.connection.execute("SET enable_progress_bar = false")  # it would write into the task log
         for source in sources:
             self._attach(source)
+        if catalog:
+            self._use(catalog, schema, {s.catalog for s in sources})
+
+    def _use(self, catalog: str, schema: str | None, catalogs: set[str]) -> None:
+        """Resolve unqualified names against ``catalog.schema``, as Trino's session catalog does."""
+        if catalog not in catalogs:
+            raise InvalidInputError(
+                f"catalog {catalog!r}", "catalog", "is not one of the sources", f"use one of {sorted(catalogs)}"
+            )
+        target = TableName.parse(f"{catalog}.{schema or 'main'}.x", "default schema")
+        self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {target.quoted_schema()}")
+        self.connection.execute(f"USE {target.quoted_schema()}")
 
     def _attach(self, source: Source) -> None:
         root = Path(source.path)
@@ -87,27 +139,29 @@ class EmbeddedEngine:
         """All rows of Trino ``sql`` (for small results)."""
         return list(self.connection.execute(trino_to_duckdb(sql)).fetchall())
 
-    def materialize(self, sql: str, target: str) -> int:
+    def materialize(self, sql: str, target: str, parameters: Sequence[Any] | None = None) -> int:
         """Write the result of ``sql`` to ``target`` (``catalog.schema.table``) atomically; return the row count.
 
         Inside the engine (no round trip through Python), in one transaction: a failure
         anywhere leaves the previous table, or none, never a partial one.
         """
-        parts = target.split(".")
-        if len(parts) != 3 or not all(_NAME.match(p) for p in parts):
-            raise SqlTranslationError(f"target {target!r} is not catalog.schema.table", "name the table in full")
+        table = TableName.parse(target)
         select = trino_to_duckdb(sql)
-        catalog, schema = parts[0], parts[1]
-        self.connection.execute("BEGIN TRANSACTION")
-        try:
-            self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {catalog}.{schema}")
-            self.connection.execute(f"CREATE OR REPLACE TABLE {target} AS {select}")
-            count = self.connection.execute(f"SELECT count(*) FROM {target}").fetchone()
-            self.connection.execute("COMMIT")
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        return int(count[0]) if count else 0
+        connection = self.connection
+
+        def write() -> int:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                connection.execute(f"CREATE SCHEMA IF NOT EXISTS {table.quoted_schema()}")
+                connection.execute(f"CREATE OR REPLACE TABLE {table.quoted()} AS {select}", parameters or None)
+                count = connection.execute(f"SELECT count(*) FROM {table.quoted()}").fetchone()
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return int(count[0]) if count else 0
+
+        return run_interruptibly(write, connection.interrupt)
 
     def close(self) -> None:
         """Detach everything."""

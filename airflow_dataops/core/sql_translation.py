@@ -12,13 +12,19 @@ an error naming the construct.
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from airflow_dataops.core.supercluster import InvalidInputError
 
 #: sqlglot expression types whose Trino -> DuckDB translation is verified equivalent.
 VERIFIED = frozenset(
     {
-        # aggregates and approximations
-        "Count", "Sum", "Avg", "Min", "Max", "ApproxDistinct", "ApproxQuantile",
+        # boolean logic and conditionals (sqlglot models these as functions)
+        "And", "Or", "Case", "Exists",
+        # aggregates, approximations, ranking windows
+        "Count", "CountIf", "Sum", "Avg", "Min", "Max", "ApproxDistinct", "ApproxQuantile",
+        "RowNumber", "Rank", "DenseRank",
         # casts, conditionals, arithmetic, strings
         "Cast", "TryCast", "Coalesce", "If", "Abs", "Round", "Lower", "Upper", "Length", "Concat", "Substring",
         # dates and times
@@ -34,6 +40,12 @@ class SqlTranslationError(InvalidInputError):
 
     def __init__(self, problem: str, fix: str) -> None:
         super().__init__("the SQL", "sql", problem, fix)
+
+
+def _trino_name(node: Any) -> str:
+    """The function's name as the author wrote it in Trino SQL, not sqlglot's internal one."""
+    call = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\(", node.sql(dialect="trino"))
+    return call.group(1) if call else str(node.sql_name())
 
 
 def trino_to_duckdb(sql: str) -> str:
@@ -55,7 +67,7 @@ def trino_to_duckdb(sql: str) -> str:
             continue
         for node in statement.walk():
             if isinstance(node, exp.Func) and type(node).__name__ not in VERIFIED:
-                name = node.name if isinstance(node, exp.Anonymous) else node.sql_name()
+                name = node.name if isinstance(node, exp.Anonymous) else _trino_name(node)
                 raise SqlTranslationError(
                     f"{name.lower()}(...) is not in the subset verified to give the same result on the embedded "
                     "engine as on Trino",
