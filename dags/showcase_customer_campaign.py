@@ -8,6 +8,11 @@ each finer step where it runs best, and send only the step that benefits from it
 
 Most finer steps are plain Airflow tasks running the functions of ``customer_campaign``
 (imported inside the tasks, so parsing this file never loads numpy or scikit-learn).
+The data steps are Trino SQL through the ``showcase_data`` connection of a
+VirtualizedDataHook (the embedded engine in the demo, a Trino cluster in production):
+gaps are counted and filled inside the engine, the clean table and the published
+target list are tables of the warehouse, and publishing is a federated join of the
+warehouse with the K-Means assignments the pod wrote into the lake.
 ``run_kmeans`` is a pod: a SuperclusterPodOperator that the meta-orchestrator places
 on a target of ``supercluster.yaml`` (the ``local`` target in the demo, which runs the
 pod's command on the worker). ``sample_qubo`` is a QuantumTaskOperator: the QUBO of
@@ -21,13 +26,19 @@ import re
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import Param, dag, task, task_group
+from airflow.sdk import Asset, Param, dag, task, task_group
 from kubernetes.client import models as k8s
 
 from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 from airflow_dataops.operators.quantum import QuantumTaskOperator
+from airflow_dataops.operators.virtualized_data import VirtualizedQueryOperator
+from customer_campaign.prepare import CLEAN, impute_sql
 
 DAG_ID = "showcase_customer_campaign"
+#: The embedded engine in the demo (scripts/run_demo.py defines it); a Trino connection in production.
+DATA_CONN_ID = "showcase_data"
+#: The published table, as the asset that downstream DAGs can be scheduled on.
+CAMPAIGN_TARGETS = Asset("trino://localhost:8080/warehouse/campaign/targets")
 DEFAULT_WORKDIR = os.environ.get(
     "DATAOPS_SHOWCASE_DIR", os.path.join(os.environ.get("AIRFLOW_HOME", "~/airflow"), "showcase")
 )
@@ -48,50 +59,52 @@ def start_run(workdir: str, run_id: str | None = None) -> str:
 
 
 @task
-def extract_customers(run_dir: str, n_customers: int, seed: int) -> str:
-    """Generate the synthetic customer base (stand-in for an extraction)."""
+def extract_customers(n_customers: int, seed: int) -> dict[str, str]:
+    """Land the synthetic customer base in the lake (stand-in for an ingestion)."""
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
     from customer_campaign.dataset import generate_customers
+    from customer_campaign.prepare import RAW
 
-    path = Path(run_dir) / "raw" / "customers.csv"
-    generate_customers(path, n_customers=int(n_customers), seed=int(seed))
-    return str(path)
+    lake = Path(VirtualizedDataHook(DATA_CONN_ID).source_path("lake"))
+    generate_customers(lake / "crm" / "customers.csv", n_customers=int(n_customers), seed=int(seed))
+    return {"lake": str(lake), "table": RAW}
 
 
 @task
-def detect_missing_values(raw_path: str) -> dict[str, int]:
-    """Count the gaps per column; the counts land in XCom for the record."""
+def detect_missing_values(raw: dict[str, str]) -> dict[str, int]:
+    """Count the gaps per column (SQL); the counts land in XCom for the record."""
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
     from customer_campaign.prepare import detect_missing_values
 
-    return detect_missing_values(Path(raw_path))
+    return detect_missing_values(VirtualizedDataHook(DATA_CONN_ID), raw["table"])
+
+
+def impute_missing_values() -> VirtualizedQueryOperator:
+    """Fill the gaps inside the engine and write the clean table, an asset of its own."""
+    return VirtualizedQueryOperator(
+        task_id="impute_missing_values", conn_id=DATA_CONN_ID, sql=impute_sql(), target_table=CLEAN
+    )
 
 
 @task
-def impute_missing_values(raw_path: str, run_dir: str, missing: dict[str, int]) -> str:
-    """Fill the gaps found by ``detect_missing_values``."""
-    from customer_campaign.prepare import impute_missing_values
-
-    out = Path(run_dir) / "clean" / "customers.csv"
-    impute_missing_values(Path(raw_path), out)
-    return str(out)
-
-
-@task
-def scale_features(clean_path: str, run_dir: str) -> dict[str, str]:
-    """Standardise the numeric features for K-Means."""
+def scale_features(raw: dict[str, str], run_dir: str) -> dict[str, str]:
+    """Read the clean table in Arrow batches and write the K-Means inputs."""
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
     from customer_campaign.prepare import scale_features
 
-    out = Path(run_dir) / "features" / "customers.npy"
-    scale_features(Path(clean_path), out)
-    return {"clean": clean_path, "features": str(out)}
+    clean, features = Path(run_dir) / "clean" / "customers.csv", Path(run_dir) / "features" / "customers.npy"
+    scale_features(VirtualizedDataHook(DATA_CONN_ID), clean, features)
+    return {"clean": str(clean), "features": str(features), "lake": raw["lake"]}
 
 
 # --8<-- [start:business_step]
 @task_group(group_id="prepare_customer_data")
 def prepare_customer_data(run_dir: str) -> Any:
     """Business step: from raw extraction to clean, scaled features."""
-    raw = extract_customers(run_dir, "{{ params.n_customers }}", "{{ params.seed }}")
-    clean = impute_missing_values(raw, run_dir, detect_missing_values(raw))
-    return scale_features(clean, run_dir)
+    raw = extract_customers("{{ params.n_customers }}", "{{ params.seed }}")
+    scaled = scale_features(raw, run_dir)
+    detect_missing_values(raw) >> impute_missing_values() >> scaled
+    return scaled
 
 
 # --8<-- [end:business_step]
@@ -120,7 +133,7 @@ def run_kmeans() -> SuperclusterPodOperator:
             "--features={{ " + prepared + "['features'] }}",
             "--clean={{ " + prepared + "['clean'] }}",
             "--k={{ ti.xcom_pull(task_ids='segment_customers.choose_cluster_count')['k'] }}",
-            "--out={{ ti.xcom_pull(task_ids='start_run') }}/segments/assignments.csv",
+            "--out={{ " + prepared + "['lake'] }}/segments/assignments.csv",  # into the lake, for publish's SQL
         ],
         container_resources=k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "1Gi"}),
         policies=["cheapest", "fastest_start"],
@@ -219,15 +232,16 @@ def optimise_the_campaign(profiles_path: Any) -> Any:
 # --- publish ---------------------------------------------------------------------
 
 
-@task
+@task(outlets=[CAMPAIGN_TARGETS])
 def write_target_list(plan: dict[str, Any], run_dir: str) -> dict[str, Any]:
-    """Write the customers the campaign will contact."""
-    from customer_campaign.publish import write_target_list
+    """Write the customers the campaign will contact: a table in the warehouse, and its CSV hand-over."""
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+    from customer_campaign.publish import TARGETS, write_target_list
 
     out = Path(run_dir) / "publish" / "campaign_targets.csv"
-    segments = [int(s) for s in plan["segments"]]
-    count = write_target_list(Path(run_dir) / "segments" / "assignments.csv", segments, out)
-    return {"targets_path": str(out), "targets": count}
+    hook = VirtualizedDataHook(DATA_CONN_ID)
+    count = write_target_list(hook, [int(s) for s in plan["segments"]], out)
+    return {"targets_path": str(out), "targets": count, "targets_table": hook.table_asset_uri(TARGETS)}
 
 
 @task

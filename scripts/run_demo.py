@@ -18,12 +18,16 @@ DAG_ID = "showcase_customer_campaign"
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO / "dags"))
+from customer_campaign import SHOWCASE_DATA_CONNECTION  # noqa: E402  (the showcase's own package)
 
 
 def _environment() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("AIRFLOW_HOME", str(DEMO / "airflow"))
     env.setdefault("DATAOPS_SHOWCASE_DIR", str(DEMO / "showcase"))
+    env.setdefault("AIRFLOW_CONN_SHOWCASE_DATA", SHOWCASE_DATA_CONNECTION)
+    Path(env["DATAOPS_SHOWCASE_DIR"], "lake").mkdir(parents=True, exist_ok=True)
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     return env
@@ -88,12 +92,14 @@ def main() -> int:
         f"{'the exact optimum' if plan.get('energy') == plan.get('exact_energy') else 'NOT the exact optimum'} "
         "(checked by enumeration).\n"
         "  The run_kmeans pod ran on the 'local' target; its placement is in the task log and XCom 'placement'.\n"
+        f"  Data steps ran as Trino SQL on the embedded engine; the published table is {report['targets_table']}.\n"
         "\nWhere to look:\n"
         f"  run report        {report_path}\n"
         f"  target list       {report['targets_path']}\n"
         f"  segment profiles  {run_dir / 'segments' / 'profiles.json'}\n"
         f"  full Airflow log  {logs / 'dags-test.log'}\n"
         f"  Airflow UI        AIRFLOW_HOME={env['AIRFLOW_HOME']} AIRFLOW__CORE__DAGS_FOLDER={REPO / 'dags'} "
+        f"DATAOPS_SHOWCASE_DIR={env['DATAOPS_SHOWCASE_DIR']} AIRFLOW_CONN_SHOWCASE_DATA='{SHOWCASE_DATA_CONNECTION}' "
         f"{BIN / 'airflow'} standalone   (then open http://localhost:8080)"
     )
     return 0

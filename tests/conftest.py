@@ -42,6 +42,8 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     ]
 )
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+# A hook-lineage reader plugin, so the lineage hooks report is collected (as with OpenLineage).
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO_ROOT / "tests" / "plugins")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ["DATAOPS_SHOWCASE_DIR"] = str(_AIRFLOW_HOME / "showcase")
@@ -49,6 +51,10 @@ os.environ["DATAOPS_SHOWCASE_DIR"] = str(_AIRFLOW_HOME / "showcase")
 # dag-processor does by putting the folder on sys.path.
 if str(DAGS_FOLDER) not in sys.path:
     sys.path.insert(0, str(DAGS_FOLDER))
+from customer_campaign import SHOWCASE_DATA_CONNECTION  # noqa: E402  (needs the dags folder on sys.path)
+
+os.environ["AIRFLOW_CONN_SHOWCASE_DATA"] = SHOWCASE_DATA_CONNECTION
+(_AIRFLOW_HOME / "showcase" / "lake").mkdir(parents=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 
 from customer_campaign.dataset import COLUMNS, generate_customers
 from customer_campaign.optimise import BUDGET_UNITS, build_campaign_qubo, check_plan, solve_exactly
-from customer_campaign.prepare import detect_missing_values, impute_missing_values
+from customer_campaign.prepare import detect_missing_values, impute_sql
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -26,20 +26,25 @@ def test_generation_is_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "a.csv").read_bytes() != (tmp_path / "c.csv").read_bytes()
 
 
-def test_missing_values_are_detected_and_filled(tmp_path: Path) -> None:
-    generate_customers(tmp_path / "raw.csv", n_customers=800, seed=1, missing_rate=0.1)
-    missing = detect_missing_values(tmp_path / "raw.csv")
+def test_missing_values_are_detected_and_filled_in_sql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+    from customer_campaign.prepare import CLEAN, scale_features
+
+    monkeypatch.setenv("DATAOPS_SHOWCASE_DIR", str(tmp_path))
+    generate_customers(tmp_path / "lake" / "crm" / "customers.csv", n_customers=800, seed=1, missing_rate=0.1)
+    sql = VirtualizedDataHook("showcase_data")
+    missing = detect_missing_values(sql)
     assert set(missing) == set(COLUMNS)
     assert missing["customer_id"] == 0
     assert 40 < missing["age"] < 130  # about 10% of 800
-    impute_missing_values(tmp_path / "raw.csv", tmp_path / "clean.csv")
-    assert all(count == 0 for count in detect_missing_values(tmp_path / "clean.csv").values())
+    assert sql.materialize(impute_sql(), CLEAN) == 800
+    assert all(count == 0 for count in detect_missing_values(sql, CLEAN).values())
+    scaler = scale_features(sql, tmp_path / "clean.csv", tmp_path / "features.npy")
+    assert len(scaler["mean"]) == 5
+    assert (tmp_path / "clean.csv").read_text().count("\n") == 801
 
 
 def test_bad_input_is_named(tmp_path: Path) -> None:
-    (tmp_path / "bad.csv").write_text("customer_id,age\nC1,30\n")
-    with pytest.raises(ValueError, match="lacks the columns"):
-        detect_missing_values(tmp_path / "bad.csv")
     with pytest.raises(ValueError, match="n_customers must be positive"):
         generate_customers(tmp_path / "x.csv", n_customers=0)
 

@@ -123,3 +123,18 @@ def test_a_timed_out_materialize_stops_the_query_and_leaves_no_table(airflow_db:
     assert hook().get_records(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'warehouse' AND table_schema = 'marts'"
     ) == [(0,)]
+
+
+def test_every_query_reports_the_tables_it_read_and_wrote_as_lineage(sources: Any) -> None:
+    from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+
+    the_hook = hook()
+    the_hook.get_records(FEDERATED)
+    the_hook.materialize(FEDERATED, "warehouse.marts.customer_totals")
+    collected = get_hook_lineage_collector().collected_assets  # type: ignore[no-untyped-call]
+    inputs = {i.asset.uri for i in collected.inputs if i.context is the_hook}
+    outputs = {o.asset.uri for o in collected.outputs if o.context is the_hook}
+    assert inputs == {"trino://trino.test:443/crm/public/customers", "trino://trino.test:443/lake/sales/orders"}
+    assert outputs == {"trino://trino.test:443/warehouse/marts/customer_totals"}
+    jobs = [e.value for e in collected.extra if e.context is the_hook and e.key == "sql_job"]
+    assert {"sql": FEDERATED, "row_count": 2} in [{k: j[k] for k in ("sql", "row_count") if k in j} for j in jobs]

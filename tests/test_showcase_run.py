@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,7 @@ def test_run_succeeds(showcase_run) -> None:  # type: ignore[no-untyped-def]
 
 def test_prepared_data_has_no_gaps(showcase_run) -> None:  # type: ignore[no-untyped-def]
     _, run_dir = showcase_run
-    raw = _rows(run_dir / "raw" / "customers.csv")
+    raw = _rows(Path(os.environ["DATAOPS_SHOWCASE_DIR"]) / "lake" / "crm" / "customers.csv")
     clean = _rows(run_dir / "clean" / "customers.csv")
     assert len(raw) == len(clean) == 3000
     assert any("" in row.values() for row in raw), "the synthetic data should contain gaps to detect"
@@ -73,3 +74,4 @@ def test_target_list_matches_chosen_segments(showcase_run) -> None:  # type: ign
     targets = _rows(Path(report["targets_path"]))
     assert len(targets) == report["targets"] == sum(profiles[s]["size"] for s in report["plan"]["segments"])
     assert {int(row["segment"]) for row in targets} == set(report["plan"]["segments"])
+    assert report["targets_table"] == "trino://localhost:8080/warehouse/campaign/targets"

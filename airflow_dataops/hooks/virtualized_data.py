@@ -313,8 +313,16 @@ class VirtualizedDataHook(DbApiHook):
                 raise self._fail(
                     f"extra.sources[{position}]", "lacks catalog, kind or path", "give all three for every source"
                 )
-            sources.append(Source(str(item["catalog"]), str(item["kind"]), os.path.expanduser(str(item["path"]))))
+            path = os.path.expanduser(os.path.expandvars(str(item["path"])))
+            sources.append(Source(str(item["catalog"]), str(item["kind"]), path))
         return sources
+
+    def source_path(self, catalog: str) -> str:
+        """The folder or file behind ``catalog`` of the embedded engine (where files land for it)."""
+        for source in self._embedded_sources(self.connection.extra_dejson):
+            if source.catalog == catalog:
+                return str(source.path)
+        raise self._fail("extra.sources", f"declares no catalog {catalog!r}", "add it to the connection's sources")
 
     def get_conn(self) -> Any:
         """A DB-API connection to the engine the connection names."""

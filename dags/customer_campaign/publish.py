@@ -5,20 +5,31 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
+
+TARGETS = "warehouse.campaign.targets"
 
 
-def write_target_list(segments_path: Path, chosen_segments: list[int], out_path: Path) -> int:
-    """Write the ids of the customers the campaign will contact; return how many."""
-    chosen = set(chosen_segments)
+def write_target_list(sql: Any, segments: list[int], out_path: Path, target: str = TARGETS) -> int:
+    """Write the customers of the chosen segments to ``target`` (in the engine), then hand it over as CSV.
+
+    A federated join: the clean customers of the warehouse with the K-Means assignments
+    the pod wrote into the lake. The segment numbers go in as parameters, never as text.
+    """
+    chosen = ", ".join("?" for _ in segments) or "NULL"
+    query = f"""
+        SELECT c.customer_id, a.segment, c.region
+        FROM warehouse.crm.customers_clean AS c
+        JOIN lake.segments.assignments AS a ON a.customer_id = c.customer_id
+        WHERE a.segment IN ({chosen})
+    """
+    count = int(sql.materialize(query, target, [int(s) for s in segments]))
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    count = 0
-    with segments_path.open(newline="") as source, out_path.open("w", newline="") as target:
-        writer = csv.writer(target)
-        writer.writerow(["customer_id", "segment"])
-        for row in csv.DictReader(source):
-            if int(row["segment"]) in chosen:
-                writer.writerow([row["customer_id"], row["segment"]])
-                count += 1
+    with out_path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["customer_id", "segment", "region"])
+        for batch in sql.iter_batches(f"SELECT customer_id, segment, region FROM {target} ORDER BY customer_id"):
+            writer.writerows(zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True))
     return count
 
 
