@@ -16,51 +16,17 @@ first, so a construct that would give a different result is refused.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from airflow_dataops.core.interruptible import run_interruptibly
 from airflow_dataops.core.sql_translation import trino_to_duckdb
 from airflow_dataops.core.supercluster import InvalidInputError
 from airflow_dataops.core.tables import TableName
 
 KINDS = ("parquet", "csv", "duckdb")
-T = TypeVar("T")
-
-
-def run_interruptibly(call: Callable[[], T], interrupt: Callable[[], None]) -> T:
-    """Run ``call`` in a helper thread while this thread waits in Python; interrupt it on any exception.
-
-    DuckDB does not return to Python while a statement runs, so a signal (Airflow's
-    ``execution_timeout`` alarm, the SIGTERM that kills a task) would wait for the whole
-    query. Waiting here instead lets the signal's exception arrive at once; the query is
-    then interrupted and the exception goes on. (An ``Event`` is waited on, not
-    ``Thread.join``: a join broken by an exception can be left unusable.)
-    """
-    outcome: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as error:
-            outcome["error"] = error
-        finally:
-            done.set()
-
-    threading.Thread(target=work, name="embedded-sql", daemon=True).start()
-    try:
-        while not done.wait(0.05):
-            pass
-    except BaseException:
-        interrupt()
-        done.wait()
-        raise
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]  # type: ignore[no-any-return]
 
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")

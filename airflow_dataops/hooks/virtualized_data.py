@@ -31,6 +31,7 @@ from typing import Any
 
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
+from airflow_dataops.core.interruptible import run_interruptibly
 from airflow_dataops.core.sql_lineage import statement_lineage
 from airflow_dataops.core.supercluster import InvalidInputError
 from airflow_dataops.core.tables import TableName
@@ -342,8 +343,12 @@ class VirtualizedDataHook(DbApiHook):
     def _run_command(self, cur: Any, sql_statement: str, parameters: Any) -> None:
         """The parent's statement runner, with the cursor kept for :meth:`cancel` and tables reported."""
         self._running = cur
+        run_parent = super()._run_command
         try:
-            super()._run_command(cur, sql_statement, parameters)
+            if self.engine == "trino":  # the embedded cursor is interruptible by itself
+                run_interruptibly(lambda: run_parent(cur, sql_statement, parameters), cur.cancel)
+            else:
+                run_parent(cur, sql_statement, parameters)
         finally:
             self._running = None
         self._report_tables(sql_statement)
@@ -373,7 +378,7 @@ class VirtualizedDataHook(DbApiHook):
             if self.engine == "embedded":
                 batches = cursor.arrow_batches(sql, parameters, rows_per_batch)
             else:
-                cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
+                run_interruptibly(lambda: cursor.execute(sql, parameters or None), cursor.cancel)
                 batches = self._trino_batches(cursor, rows_per_batch)
             for batch in batches:
                 rows_read += batch.num_rows
@@ -396,7 +401,7 @@ class VirtualizedDataHook(DbApiHook):
 
         schema = arrow_schema([(d[0], d[1]) for d in cursor.description])
         rows = iter(cursor.genall())
-        while chunk := list(islice(rows, rows_per_batch)):
+        while chunk := run_interruptibly(lambda: list(islice(rows, rows_per_batch)), cursor.cancel):
             columns = zip(*chunk, strict=True)
             yield pa.RecordBatch.from_arrays(
                 [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
@@ -477,8 +482,11 @@ class VirtualizedDataHook(DbApiHook):
 
     @staticmethod
     def _trino_execute(cursor: Any, sql: str, parameters: Any = None) -> Any:
-        cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
-        return cursor.fetchall()
+        def execute() -> Any:
+            cursor.execute(sql, parameters) if parameters else cursor.execute(sql)
+            return cursor.fetchall()
+
+        return run_interruptibly(execute, cursor.cancel)
 
     def _drop_quietly(self, staging: TableName) -> None:
         """Drop a staging table on a connection of its own (the query's may be broken)."""

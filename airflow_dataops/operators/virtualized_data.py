@@ -122,9 +122,10 @@ class VirtualizedQueryOperator(BaseOperator):
             cleanup = [f"DROP TABLE IF EXISTS {staging.quoted()}"]
         submitted = self.hook.submit(sql)
         self.log.info("Trino query %s runs; this task now waits in the triggerer", submitted["query_id"])
-        event = {"status": "success", "query_id": submitted["query_id"], "message": "FINISHED"}
+        staging_name = str(staging) if staging else None
+        event = {"status": "success", "query_id": submitted["query_id"], "message": "FINISHED", "staging": staging_name}
         if submitted["next_uri"] is None:  # finished on submission: nothing to wait for
-            return self.execute_complete(context, event, str(staging) if staging else None)
+            return self.execute_complete(context, event)
         self.defer(
             trigger=TrinoQueryTrigger(
                 conn_id=self.conn_id,
@@ -132,13 +133,14 @@ class VirtualizedQueryOperator(BaseOperator):
                 next_uri=submitted["next_uri"],
                 poll_interval=self.poll_interval,
                 cleanup_sql=cleanup,
+                staging=staging_name,
             ),
             method_name="execute_complete",
-            kwargs={"staging": str(staging) if staging else None},
         )
 
-    def execute_complete(self, context: Context, event: dict[str, Any], staging: str | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger: swap the staging table in, or fail with Trino's message."""
+        staging = event.get("staging")
         if event["status"] != "success":
             if staging:
                 self.hook._drop_quietly(TableName.parse(staging, "staging table"))

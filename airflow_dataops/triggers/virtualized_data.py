@@ -26,6 +26,7 @@ class TrinoQueryTrigger(BaseTrigger):
     :param next_uri: the query's current ``nextUri``.
     :param poll_interval: seconds between two requests; keep it well under Trino's client timeout.
     :param cleanup_sql: statements to run if the task is killed while waiting (drop a staging table).
+    :param staging: the staging table the query writes, echoed in every event for the task's resumption.
     """
 
     def __init__(
@@ -35,6 +36,7 @@ class TrinoQueryTrigger(BaseTrigger):
         next_uri: str,
         poll_interval: float = 2.0,
         cleanup_sql: list[str] | None = None,
+        staging: str | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -42,6 +44,7 @@ class TrinoQueryTrigger(BaseTrigger):
         self.next_uri = next_uri
         self.poll_interval = poll_interval
         self.cleanup_sql = list(cleanup_sql or [])
+        self.staging = staging
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """What a restarted triggerer needs to go on following the same query."""
@@ -53,6 +56,7 @@ class TrinoQueryTrigger(BaseTrigger):
                 "next_uri": self.next_uri,
                 "poll_interval": self.poll_interval,
                 "cleanup_sql": self.cleanup_sql,
+                "staging": self.staging,
             },
         )
 
@@ -60,6 +64,12 @@ class TrinoQueryTrigger(BaseTrigger):
         from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
 
         return VirtualizedDataHook(virtualized_data_conn_id=self.conn_id).trino_request()
+
+    def _event(self, status: str, message: str, **more: Any) -> TriggerEvent:
+        """An event of the closed set ``success`` / ``failed`` / ``error``, with the staging table echoed."""
+        return TriggerEvent(
+            {"status": status, "query_id": self.query_id, "message": message, "staging": self.staging, **more}
+        )
 
     def _read(self, request: Any) -> Any:
         return request.process(request.get(self.next_uri))
@@ -79,14 +89,12 @@ class TrinoQueryTrigger(BaseTrigger):
                 request = request or await asyncio.to_thread(self._request)
                 status = await asyncio.to_thread(self._read, request)
             except TrinoQueryError as error:
-                message = f"{error.error_name}: {error.message}"
-                yield TriggerEvent({"status": "failed", "query_id": self.query_id, "message": message})
+                yield self._event("failed", f"{error.error_name}: {error.message}")
                 return
             except Exception as error:
                 errors, request = errors + 1, None
                 if errors >= MAX_READ_ERRORS:
-                    message = f"{type(error).__name__}: {error} ({errors} reads in a row failed)"
-                    yield TriggerEvent({"status": "error", "query_id": self.query_id, "message": message})
+                    yield self._event("error", f"{type(error).__name__}: {error} ({errors} reads in a row failed)")
                     return
                 self.log.warning("Reading Trino query %s failed (%s); retrying", self.query_id, error)
                 await asyncio.sleep(self.poll_interval)
@@ -99,15 +107,7 @@ class TrinoQueryTrigger(BaseTrigger):
                 break
             self.next_uri = status.next_uri
             await asyncio.sleep(self.poll_interval)
-        yield TriggerEvent(
-            {
-                "status": "success",
-                "query_id": self.query_id,
-                "message": "FINISHED",
-                "update_type": status.update_type,
-                "update_count": status.update_count,
-            }
-        )
+        yield self._event("success", "FINISHED", update_type=status.update_type, update_count=status.update_count)
 
     async def on_kill(self) -> None:
         """The task was killed while deferred: cancel the query on Trino, then run the clean-up."""
