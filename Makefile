@@ -46,6 +46,8 @@ bench: install
 	$(RUN)/python benchmarks/placement_quality.py --update-docs
 	$(RUN)/python benchmarks/parse_overhead.py --update-docs
 	$(RUN)/python benchmarks/quantum_overhead.py --update-docs
+	$(RUN)/python benchmarks/trino_streaming.py --update-docs
+	$(RUN)/python benchmarks/materialize_memory.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

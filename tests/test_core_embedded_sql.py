@@ -61,8 +61,31 @@ def test_reads_come_in_bounded_batches(engine: EmbeddedEngine) -> None:
     assert max(sizes) <= 50_000
 
 
+def test_a_sqlite_source_joins_with_a_parquet_one(tmp_path: Path) -> None:
+    import sqlite3
+
+    import duckdb
+
+    with sqlite3.connect(tmp_path / "crm.sqlite") as crm:
+        crm.execute("CREATE TABLE customers (id INTEGER, name TEXT)")
+        crm.executemany("INSERT INTO customers VALUES (?, ?)", [(1, "Ada"), (3, "Linus")])
+    (tmp_path / "lake" / "sales").mkdir(parents=True)
+    orders = tmp_path / "lake" / "sales" / "orders.parquet"
+    duckdb.sql(f"COPY (SELECT 1 AS customer_id, 10.0 AS amount) TO '{orders}' (FORMAT parquet)")
+    engine = EmbeddedEngine(
+        [Source("crm", "sqlite", str(tmp_path / "crm.sqlite")), Source("lake", "parquet", str(tmp_path / "lake"))]
+    )
+    sql = (
+        "SELECT c.name, sum(o.amount) FROM crm.main.customers AS c "
+        "JOIN lake.sales.orders AS o ON o.customer_id = c.id GROUP BY c.name"
+    )
+    assert engine.records(sql) == [("Ada", 10.0)]
+
+
 def test_bad_sources_are_named() -> None:
-    with pytest.raises(InvalidInputError, match="'sqlite' is unknown"):
-        Source("db", "sqlite", "/x")
+    with pytest.raises(InvalidInputError, match="'mysql' is unknown"):
+        Source("db", "mysql", "/x")
+    with pytest.raises(InvalidInputError, match="is not a file"):
+        EmbeddedEngine([Source("crm", "sqlite", "/no/such.sqlite")])
     with pytest.raises(InvalidInputError, match="is not a folder"):
         EmbeddedEngine([Source("lake", "parquet", "/no/such/folder")])

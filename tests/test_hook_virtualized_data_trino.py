@@ -108,6 +108,7 @@ def test_queries_carry_the_task_identity_owner_and_session(server: TrinoTestServ
     ]  # fmt: skip
     assert json.loads(query["client_info"])["run"] == "scheduled__2026-11-21"
     assert query["session_properties"] == {"query_max_run_time": "1h"}
+    assert query["roles"] == {"lake": "ROLE{analyst}"}
     assert query["source"] == "airflow-dataops"
     assert query["catalog"] == "lake"
     assert PASSWORD not in json.dumps(server.queries())

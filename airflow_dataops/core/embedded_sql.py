@@ -6,10 +6,12 @@ Each source becomes a catalog, so that the three-part names of Trino
 - ``parquet`` / ``csv``: a folder laid out ``<schema>/<table>.parquet`` (or ``.csv``);
   every file becomes a view, read in place (no copy);
 - ``duckdb``: a DuckDB database file, attached (writable: results can be materialized
-  into it).
+  into it);
+- ``sqlite``: a SQLite database file, attached read-only through DuckDB's
+  ``sqlite_scanner`` extension, loaded from its pip package.
 
-Only DuckDB's built-in readers are used (Parquet, CSV, JSON); nothing is downloaded at
-run time. SQL goes through :func:`airflow_dataops.core.sql_translation.trino_to_duckdb`
+Only DuckDB's built-in readers and extensions installed as Python packages are used;
+nothing is downloaded at run time. SQL goes through :func:`airflow_dataops.core.sql_translation.trino_to_duckdb`
 first, so a construct that would give a different result is refused.
 """
 
@@ -26,7 +28,9 @@ from airflow_dataops.core.sql_translation import trino_to_duckdb
 from airflow_dataops.core.supercluster import InvalidInputError
 from airflow_dataops.core.tables import TableName
 
-KINDS = ("parquet", "csv", "duckdb")
+KINDS = ("parquet", "csv", "duckdb", "sqlite")
+#: DuckDB extensions a source kind needs, and the Python package that carries each one.
+PACKAGED_EXTENSIONS = {"sqlite": ("sqlite_scanner", "duckdb_extension_sqlite_scanner")}
 
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -81,6 +85,14 @@ class EmbeddedEngine:
 
     def _attach(self, source: Source) -> None:
         root = Path(source.path)
+        if source.kind == "sqlite":
+            if not root.is_file():
+                raise InvalidInputError(
+                    f"source {source.catalog!r}", "path", f"{root} is not a file", "point it at a SQLite database file"
+                )
+            self._load_packaged_extension(source)
+            self.connection.execute(f"ATTACH {_quoted(root)} AS {source.catalog} (TYPE sqlite, READ_ONLY)")
+            return
         if source.kind == "duckdb":
             self.connection.execute(f"ATTACH {_quoted(root)} AS {source.catalog}")
             return
@@ -95,6 +107,32 @@ class EmbeddedEngine:
             for table in sorted(schema.glob(f"*.{source.kind}")):
                 view = f"{source.catalog}.{schema.name}.{table.stem}"
                 self.connection.execute(f"CREATE VIEW {view} AS SELECT * FROM {reader}({_quoted(table)})")
+
+    def _load_packaged_extension(self, source: Source) -> None:
+        """LOAD the DuckDB extension ``source.kind`` needs from its pip package (never from the network).
+
+        Extension binaries are built for one DuckDB version; the package holds them under
+        ``extensions/v<version>/``, so a mismatch is named instead of failing obscurely.
+        """
+        import importlib.util
+
+        import duckdb
+
+        extension, module = PACKAGED_EXTENSIONS[source.kind]
+        package = module.replace("_", "-")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise InvalidInputError(
+                f"source {source.catalog!r}", "kind", f"{source.kind} needs the DuckDB extension {extension}, "
+                f"which is not installed", f"pip install 'airflow-dataops[data]' (it brings {package})",
+            )  # fmt: skip
+        binary = Path(spec.origin).parent / "extensions" / f"v{duckdb.__version__}" / f"{extension}.duckdb_extension"
+        if not binary.is_file():
+            raise InvalidInputError(
+                f"source {source.catalog!r}", "kind", f"the installed {package} has no build for DuckDB "
+                f"{duckdb.__version__}", f"install {package}=={duckdb.__version__}",
+            )  # fmt: skip
+        self.connection.execute(f"LOAD {_quoted(binary)}")
 
     def batches(self, sql: str, rows_per_batch: int = 100_000) -> Iterator[Any]:
         """The result of Trino ``sql`` as Arrow record batches of at most ``rows_per_batch`` rows."""
