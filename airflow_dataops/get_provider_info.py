@@ -34,6 +34,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_dataops.hooks.braket",
                     "airflow_dataops.hooks.ibm_quantum",
+                    "airflow_dataops.hooks.mlflow",
                     "airflow_dataops.hooks.supercluster",
                     "airflow_dataops.hooks.virtualized_data",
                 ],
@@ -61,6 +62,7 @@ def get_provider_info() -> dict[str, Any]:
         "connection-types": [
             {"hook-class-name": "airflow_dataops.hooks.braket.BraketHook", "connection-type": "braket"},
             {"hook-class-name": "airflow_dataops.hooks.ibm_quantum.IbmQuantumHook", "connection-type": "ibm_quantum"},
+            {"hook-class-name": "airflow_dataops.hooks.mlflow.MlflowHook", "connection-type": "mlflow"},
             {
                 "hook-class-name": "airflow_dataops.hooks.virtualized_data.VirtualizedDataHook",
                 "connection-type": "virtualized_data",
@@ -70,5 +72,5 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_dataops.operators._quantum_links.BraketTaskLink",
             "airflow_dataops.operators._quantum_links.IbmJobLink",
         ],
-        "plugins": [],
+        "plugins": [{"name": "airflow_dataops", "plugin-class": "airflow_dataops.plugins.DataopsPlugin"}],
     }

@@ -1,0 +1,155 @@
+"""MlflowHook: the ``mlflow`` connection and MLflow's own client, writing lineage records exactly once.
+
+The connection names a tracking URI: ``host`` holding a full URI (``http://mlflow:5000``,
+``sqlite:////var/mlflow/mlflow.db``), or host, port and ``schema`` (``http``/``https``);
+the ``tracking_uri`` extra wins over both. The ``experiment`` extra puts every DAG in one
+experiment; by default each DAG gets ``airflow/<dag_id>``.
+
+A record is written with MLflow's client (``MlflowClient``): the run is looked up by the
+record's key tag before one is created, params and tags are sent in batches of MLflow's
+maximum size, and metrics carry the record's own timestamp and step 0, so sending a
+record again (a replay from the spool) changes nothing.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.providers.common.compat.sdk import BaseHook
+
+from airflow_dataops.core.lineage import KEY_TAG, LineageRecord
+from airflow_dataops.core.supercluster import InvalidInputError
+
+BATCH = 100  # MLflow's MAX_PARAMS_TAGS_PER_BATCH
+
+
+class MlflowHook(BaseHook):
+    """Write lineage records to the MLflow tracking server (or store) of an ``mlflow`` connection."""
+
+    conn_name_attr = "mlflow_conn_id"
+    default_conn_name = "mlflow_default"
+    conn_type = "mlflow"
+    hook_name = "MLflow"
+
+    def __init__(self, mlflow_conn_id: str = default_conn_name) -> None:
+        super().__init__()
+        self.mlflow_conn_id = mlflow_conn_id
+        self._experiments: dict[str, str] = {}
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Name the fields for what they mean here."""
+        return {
+            "hidden_fields": ["login", "password"],
+            "relabeling": {"host": "Tracking URI or host"},
+            "placeholders": {"host": "http://mlflow.example.com:5000", "extra": '{"experiment": "airflow"}'},
+        }
+
+    @cached_property
+    def tracking_uri(self) -> str:
+        """The tracking URI the connection names."""
+        conn = self.get_connection(self.mlflow_conn_id)
+        if conn.login or conn.password:
+            raise InvalidInputError(
+                f"connection {self.mlflow_conn_id!r}", "password", "MLflow authentication is not supported yet",
+                "use a tracking server reachable without credentials (e.g. behind the network boundary)",
+            )  # fmt: skip
+        extra = conn.extra_dejson
+        if extra.get("tracking_uri"):
+            return str(extra["tracking_uri"])
+        host = conn.host or ""
+        if "://" in host:
+            return host
+        if not host:
+            raise InvalidInputError(
+                f"connection {self.mlflow_conn_id!r}", "host", "is empty", "set the tracking server's URI"
+            )
+        return f"{conn.schema or 'http'}://{host}{f':{conn.port}' if conn.port else ''}"
+
+    @cached_property
+    def experiment_override(self) -> str | None:
+        """One experiment for every DAG, if the connection says so."""
+        value = self.get_connection(self.mlflow_conn_id).extra_dejson.get("experiment")
+        return str(value) if value else None
+
+    @cached_property
+    def client(self) -> Any:
+        """MLflow's own client on the connection's tracking URI."""
+        from mlflow import MlflowClient
+
+        return MlflowClient(tracking_uri=self.tracking_uri)
+
+    def reachable(self, timeout: float = 3.0) -> bool:
+        """Whether the tracking server answers its health check now (a local store always does).
+
+        MLflow's client retries a failing request for minutes; asking first keeps a
+        sender from hanging on a server that is down.
+        """
+        import urllib.request
+
+        if not self.tracking_uri.startswith(("http://", "https://")):
+            return True
+        try:
+            with urllib.request.urlopen(f"{self.tracking_uri.rstrip('/')}/health", timeout=timeout) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
+    def experiment_id(self, name: str) -> str:
+        """The id of experiment ``name``, created if missing (a concurrent creation is tolerated)."""
+        name = self.experiment_override or name
+        if name not in self._experiments:
+            found = self.client.get_experiment_by_name(name)
+            if found is None:
+                try:
+                    self._experiments[name] = self.client.create_experiment(name)
+                except Exception:  # created meanwhile by another writer
+                    found = self.client.get_experiment_by_name(name)
+                    if found is None:
+                        raise
+            if found is not None:
+                self._experiments[name] = found.experiment_id
+        return self._experiments[name]
+
+    def find_run(self, experiment_id: str, key: str) -> str | None:
+        """The oldest run carrying ``key`` (the others, if a race made any, are deleted)."""
+        runs = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{key}'", order_by=["attributes.start_time ASC"]
+        )
+        for duplicate in runs[1:]:
+            self.client.delete_run(duplicate.info.run_id)
+        return runs[0].info.run_id if runs else None
+
+    def _run_for(self, experiment_id: str, key: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
+        run_id = self.find_run(experiment_id, key)
+        if run_id is None:
+            run = self.client.create_run(experiment_id, start_time=start_ms, tags={**tags, KEY_TAG: key}, run_name=name)
+            run_id = str(run.info.run_id)
+            run_id = self.find_run(experiment_id, key) or run_id  # another writer may have been first
+        return run_id
+
+    def write(self, record: LineageRecord) -> str:
+        """Create or complete the run of ``record``; return its MLflow run id. Idempotent."""
+        from mlflow.entities import Metric, Param, RunTag
+
+        experiment_id = self.experiment_id(record.experiment)
+        tags = dict(record.tags)
+        if record.parent_key:
+            parent_name = record.parent_key.split("/", 1)[-1]
+            tags["mlflow.parentRunId"] = self._run_for(
+                experiment_id, record.parent_key, parent_name, record.start_ms, {}
+            )  # fmt: skip
+        run_id = self._run_for(experiment_id, record.key, record.run_name, record.start_ms, tags)
+        params = [Param(k, v) for k, v in record.params.items()]
+        run_tags = [RunTag(k, v) for k, v in tags.items()]
+        metrics = [Metric(k, v, record.end_ms, 0) for k, v in record.metrics.items()]
+        for start in range(0, max(len(params), len(run_tags), 1), BATCH):
+            self.client.log_batch(
+                run_id,
+                metrics=metrics if start == 0 else [],
+                params=params[start : start + BATCH],
+                tags=run_tags[start : start + BATCH],
+            )
+        self.client.set_terminated(run_id, status=record.status, end_time=record.end_ms)
+        return run_id

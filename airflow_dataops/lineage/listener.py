@@ -1,0 +1,216 @@
+"""The lineage listener: every DAG run and task try becomes an MLflow run, for DAGs that never mention MLflow.
+
+Shipped in the provider's plugin, it does nothing until an ``mlflow`` connection exists
+(``[dataops] mlflow_conn_id``, default ``mlflow_default``). Then, when a task try ends,
+it builds a :class:`~airflow_dataops.core.lineage.LineageRecord` (tags naming the try,
+the task's rendered templated fields as params with secrets redacted, its duration, and
+what this provider decided: the cluster, the quantum backend and cost, the query and
+table), writes it to the local spool and sends the spool in a background thread. When
+MLflow is down the records wait on disk and go with the next send. Lineage never fails
+a task: every error here is logged as a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import datetime
+from typing import Any
+
+from airflow.listeners import hookimpl
+
+from airflow_dataops.core.lineage import LineageRecord
+
+log = logging.getLogger(__name__)
+_SENDING = threading.Lock()
+_STATUS = {"success": "FINISHED", "failed": "FAILED", "up_for_retry": "FAILED", "skipped": "KILLED"}
+#: XCom keys and fields this provider's operators leave, shown as tags (small) or params (text).
+_PROVIDER_FACTS = {
+    "placement": ("chosen", "dataops.cluster"),
+    "quantum_decision": ("chosen", "dataops.quantum_backend"),
+}
+_RESULT_FIELDS = ("backend", "task_id", "shots", "table", "rows", "asset_uri", "query_id")
+
+
+def _setting(name: str, fallback: str) -> str:
+    from airflow.providers.common.compat.sdk import conf
+
+    return str(conf.get("dataops", name, fallback=fallback))
+
+
+def mlflow_conn_id() -> str:
+    """The connection lineage goes to."""
+    return _setting("mlflow_conn_id", "mlflow_default")
+
+
+def spool_folder() -> str:
+    """Where records wait until MLflow has them (``[dataops] lineage_spool``)."""
+    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
+    return _setting("lineage_spool", os.path.join(home, "dataops", "lineage-spool"))
+
+
+def _configured() -> bool:
+    from airflow.providers.common.compat.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(mlflow_conn_id())
+    except Exception:
+        return False
+    return True
+
+
+def _ms(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1000) if moment else 0
+
+
+def dag_run_key(dag_id: str, run_id: str) -> str:
+    """The record key of a DAG run."""
+    return f"dagrun:{dag_id}/{run_id}"
+
+
+def _redacted(value: Any) -> Any:
+    from airflow.sdk._shared.secrets_masker import redact
+
+    return redact(value)
+
+
+def task_record(ti: Any, state: str) -> LineageRecord:
+    """The record of a finished task try (``ti`` is Airflow's RuntimeTaskInstance)."""
+    task = ti.task
+    tags: dict[str, Any] = {
+        "airflow.dag_id": ti.dag_id,
+        "airflow.run_id": ti.run_id,
+        "airflow.task_id": ti.task_id,
+        "airflow.try_number": ti.try_number,
+        "airflow.map_index": ti.map_index,
+        "airflow.operator": type(task).__name__,
+        "airflow.queue": getattr(task, "queue", None),
+        "airflow.state": state,
+        "airflow.bundle_name": getattr(getattr(ti, "bundle_instance", None), "name", None),
+        "airflow.bundle_version": getattr(getattr(ti, "bundle_instance", None), "version", None),
+    }
+    params = {f"template.{f}": _redacted(getattr(task, f, None)) for f in getattr(task, "template_fields", ())}
+    if type(task).__module__.startswith("airflow_dataops."):
+        tags.update(_provider_facts(ti))
+    end = ti.end_date or datetime.now(tz=ti.start_date.tzinfo)
+    map_suffix = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+    return LineageRecord.build(
+        key=f"ti:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}",
+        parent_key=dag_run_key(ti.dag_id, ti.run_id),
+        experiment=f"airflow/{ti.dag_id}",
+        run_name=f"{ti.task_id}{map_suffix} try {ti.try_number}",
+        status=_STATUS.get(state, "FAILED"),
+        start_ms=_ms(ti.start_date),
+        end_ms=_ms(end),
+        tags=tags,
+        params=params,
+        metrics={"duration_s": (end - ti.start_date).total_seconds()} if ti.start_date else {},
+    )
+
+
+def _provider_facts(ti: Any) -> dict[str, Any]:
+    """What this provider's operators decided, read back from their XCom."""
+    facts: dict[str, Any] = {}
+    for key, (field, tag) in _PROVIDER_FACTS.items():
+        value = ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=ti.map_index)
+        if isinstance(value, dict) and value.get(field):
+            facts[tag] = value[field]
+    result = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)
+    if isinstance(result, dict):
+        for name in _RESULT_FIELDS:
+            if result.get(name) is not None:
+                facts[f"dataops.{name}"] = result[name]
+        cost = result.get("cost")
+        if isinstance(cost, dict) and cost.get("actual") is not None:
+            facts["dataops.cost"] = cost["actual"]
+    return facts
+
+
+def dag_run_record(dag_run: Any, state: str) -> LineageRecord:
+    """The record of a finished DAG run."""
+    return LineageRecord.build(
+        key=dag_run_key(dag_run.dag_id, dag_run.run_id),
+        experiment=f"airflow/{dag_run.dag_id}",
+        run_name=str(dag_run.run_id),
+        status=_STATUS.get(state, "FAILED"),
+        start_ms=_ms(dag_run.start_date),
+        end_ms=_ms(dag_run.end_date or datetime.now(tz=dag_run.start_date.tzinfo)),
+        tags={
+            "airflow.dag_id": dag_run.dag_id,
+            "airflow.run_id": dag_run.run_id,
+            "airflow.run_type": str(getattr(dag_run, "run_type", "")),
+            "airflow.state": state,
+            "airflow.bundle_version": getattr(dag_run, "bundle_version", None),
+        },
+        params={"conf": _redacted(getattr(dag_run, "conf", None) or {})},
+    )
+
+
+def send_spool() -> int:
+    """Send what waits in the spool, oldest first; stop at the first failure. Returns how many were sent."""
+    from airflow_dataops.hooks.mlflow import MlflowHook
+    from airflow_dataops.lineage.spool import Spool
+
+    sent = 0
+    with _SENDING:
+        hook, spool = MlflowHook(mlflow_conn_id()), Spool(spool_folder())
+        if spool.pending() and not hook.reachable():
+            log.warning(
+                "MLflow lineage: %s does not answer; %d records wait in the spool", hook.tracking_uri, spool.pending()
+            )
+            return 0
+        for claimed, record in spool.claim():
+            try:
+                hook.write(record)
+            except Exception as error:
+                Spool.release(claimed)
+                log.warning("MLflow lineage: %s not sent (%s); it waits in the spool", record.key, error)
+                break
+            Spool.done(claimed)
+            sent += 1
+    return sent
+
+
+def _record(build: Any, *args: Any) -> None:
+    """Spool a record and send the spool in the background; never raise."""
+    try:
+        if not _configured():
+            return
+        from airflow_dataops.lineage.spool import Spool
+
+        Spool(spool_folder()).put(build(*args))
+        threading.Thread(target=_send_quietly, name="dataops-lineage", daemon=True).start()
+    except Exception as error:
+        log.warning("MLflow lineage: the record was not made: %s", error)
+
+
+def _send_quietly() -> None:
+    try:
+        send_spool()
+    except Exception as error:
+        log.warning("MLflow lineage: sending failed: %s", error)
+
+
+@hookimpl
+def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
+    """A task try succeeded."""
+    _record(task_record, task_instance, "success")
+
+
+@hookimpl
+def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
+    """A task try failed (or will be retried)."""
+    _record(task_record, task_instance, "failed")
+
+
+@hookimpl
+def on_dag_run_success(dag_run: Any, msg: str) -> None:
+    """A DAG run succeeded."""
+    _record(dag_run_record, dag_run, "success")
+
+
+@hookimpl
+def on_dag_run_failed(dag_run: Any, msg: str) -> None:
+    """A DAG run failed."""
+    _record(dag_run_record, dag_run, "failed")

@@ -1,0 +1,44 @@
+"""Lineage records and their spool, without Airflow or MLflow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow_dataops.core.lineage import KEY_TAG, MAX_PARAM_VALUE, TRUNCATED, LineageRecord, clip
+from airflow_dataops.lineage.spool import Spool
+
+
+def record(key: str = "ti:d/r/t/-1/1", parent: str | None = "dagrun:d/r", end_ms: int = 2000) -> LineageRecord:
+    return LineageRecord.build(
+        key=key, parent_key=parent, experiment="airflow/d", run_name="t try 1", status="FINISHED",
+        start_ms=1000, end_ms=end_ms, tags={"airflow.task_id": "t"}, params={"sql": "x" * 10_000},
+        metrics={"duration_s": 1.0},
+    )  # fmt: skip
+
+
+def test_values_are_clipped_to_mlflows_limits_with_a_marker() -> None:
+    built = record()
+    assert len(built.params["sql"]) == MAX_PARAM_VALUE
+    assert built.params["sql"].endswith(TRUNCATED)
+    assert built.tags[KEY_TAG] == "ti:d/r/t/-1/1"
+    assert clip({"b": 1, "a": 2}, 100) == '{"a": 2, "b": 1}'
+
+
+def test_the_spool_keeps_records_until_done_and_gives_them_back_on_failure(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.put(record("ti:d/r/t/-1/1", end_ms=3000))
+    spool.put(record("dagrun:d/r", parent=None, end_ms=3000))
+    claimed = list(spool.claim())
+    assert [r.key for _, r in claimed] == ["dagrun:d/r", "ti:d/r/t/-1/1"]  # the DAG run first
+    assert list(spool.claim()) == []  # claimed records are not handed out twice
+    Spool.release(claimed[0][0])
+    Spool.done(claimed[1][0])
+    assert [r for _, r in spool.claim()] == [claimed[0][1]]
+    assert spool.pending() == 1
+
+
+def test_a_claim_left_by_a_dead_sender_is_taken_back(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, stale_after=0.0)
+    spool.put(record())
+    list(spool.claim())  # claimed, then the sender "dies"
+    assert [r.key for _, r in Spool(tmp_path, stale_after=0.0).claim()] == ["ti:d/r/t/-1/1"]

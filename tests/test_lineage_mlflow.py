@@ -1,0 +1,99 @@
+"""MLflow lineage through the real Airflow and a real MLflow tracking server on loopback.
+
+Nothing is patched: the provider's plugin installs the listener, dag.test() runs the DAG,
+and what reached MLflow is read back with MLflow's client.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlflow_server import MlflowServer, start_mlflow_server
+from test_operator_quantum import run
+
+pytestmark = pytest.mark.slow
+SECRET = "pw-never-in-mlflow-7d1"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    running = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def configured(server: MlflowServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An mlflow connection to the server, a fresh spool, and the connection whose password must not leak."""
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": server.url}))
+    monkeypatch.setenv("AIRFLOW__DATAOPS__LINEAGE_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("AIRFLOW_CONN_LINEAGE_SECRET", json.dumps({"conn_type": "generic", "password": SECRET}))
+    return tmp_path / "spool"
+
+
+def runs_of(server: MlflowServer, dag_run: Any) -> list[Any]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=server.url)
+    experiment = client.get_experiment_by_name(f"airflow/{dag_run.dag_id}")
+    assert experiment is not None
+    found = client.search_runs([experiment.experiment_id], filter_string=f"tags.`airflow.run_id` = '{dag_run.run_id}'")
+    return list(found)
+
+
+def send_all() -> int:
+    from airflow_dataops.lineage.listener import send_spool
+
+    return send_spool()
+
+
+def test_a_dag_run_and_its_tasks_become_nested_mlflow_runs(
+    airflow_db: Path, server: MlflowServer, configured: Path
+) -> None:
+    dag_run = run("lineage_plain")
+    assert dag_run.state == "success"
+    send_all()
+    runs = {r.data.tags.get("airflow.task_id", "<dag run>"): r for r in runs_of(server, dag_run)}
+    assert set(runs) == {"<dag run>", "extract", "load"}
+    parent = runs["<dag run>"]
+    assert parent.info.status == "FINISHED"
+    for task_id in ("extract", "load"):
+        nested = runs[task_id]
+        assert nested.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert nested.data.tags["airflow.try_number"] == "1"
+        assert nested.data.tags["airflow.state"] == "success"
+        assert nested.data.metrics["duration_s"] >= 0
+    params = runs["extract"].data.params
+    assert "***" in params["template.op_args"]
+    everything = json.dumps([{**r.data.params, **r.data.tags} for r in runs.values()])
+    assert SECRET not in everything
+
+
+def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
+    airflow_db: Path, server: MlflowServer, configured: Path
+) -> None:
+    from airflow_dataops.lineage.spool import Spool
+
+    server.stop()
+    try:
+        dag_run = run("lineage_plain")
+        assert dag_run.state == "success"  # lineage never fails a task
+        send_all()
+        assert Spool(configured).pending() == 3  # the DAG run and its two tasks, kept
+    finally:
+        server.start()
+    assert send_all() == 3
+    assert send_all() == 0
+    runs = runs_of(server, dag_run)
+    assert sorted(r.data.tags.get("airflow.task_id", "") for r in runs) == ["", "extract", "load"]
+    # a replay of the same records changes nothing
+    from airflow_dataops.hooks.mlflow import MlflowHook
+    from airflow_dataops.lineage.listener import dag_run_record
+
+    MlflowHook().write(dag_run_record(dag_run, "success"))
+    assert len(runs_of(server, dag_run)) == 3
