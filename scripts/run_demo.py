@@ -18,6 +18,7 @@ DAG_ID = "showcase_customer_campaign"
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / ".demo"
 BIN = Path(sys.executable).parent
+MLFLOW_STORE = f"sqlite:///{DEMO / 'mlflow.db'}"
 sys.path.insert(0, str(REPO / "dags"))
 from customer_campaign import SHOWCASE_DATA_CONNECTION  # noqa: E402  (the showcase's own package)
 
@@ -27,6 +28,9 @@ def _environment() -> dict[str, str]:
     env.setdefault("AIRFLOW_HOME", str(DEMO / "airflow"))
     env.setdefault("DATAOPS_SHOWCASE_DIR", str(DEMO / "showcase"))
     env.setdefault("AIRFLOW_CONN_SHOWCASE_DATA", SHOWCASE_DATA_CONNECTION)
+    # Lineage into a local MLflow store (SQLite), traced by the provider's listener.
+    env.setdefault("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": MLFLOW_STORE}))
+    env.setdefault("AIRFLOW__DATAOPS__LINEAGE_SPOOL", str(DEMO / "lineage-spool"))
     Path(env["DATAOPS_SHOWCASE_DIR"], "lake").mkdir(parents=True, exist_ok=True)
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
     env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
@@ -74,8 +78,13 @@ def main() -> int:
     if _run_logged([str(BIN / "airflow"), "db", "migrate"], logs / "db-migrate.log", env)[0] != 0:
         print(f"airflow db migrate failed; see {logs / 'db-migrate.log'}", file=sys.stderr)
         return 1
+    print("Preparing the local MLflow store ...", flush=True)
+    prepare_store = "from mlflow import MlflowClient; import sys; MlflowClient(sys.argv[1]).search_experiments()"
+    _run_logged([sys.executable, "-c", prepare_store, MLFLOW_STORE], logs / "mlflow-store.log", env)
     print(f"Running the showcase DAG (airflow dags test {DAG_ID}) ...", flush=True)
     code, state = _run_logged([str(BIN / "airflow"), "dags", "test", DAG_ID], logs / "dags-test.log", env)
+    # the listener sends in the background; send what the ended process left in the spool
+    _run_logged([sys.executable, "-m", "airflow_dataops.lineage", "send"], logs / "lineage-send.log", env)
     found = _latest_report(Path(env["DATAOPS_SHOWCASE_DIR"]))
     if code != 0 or state != "success" or found is None:
         print(f"\nThe showcase run ended {state or 'without a state'}; see {logs / 'dags-test.log'}", file=sys.stderr)
@@ -98,6 +107,8 @@ def main() -> int:
         f"  target list       {report['targets_path']}\n"
         f"  segment profiles  {run_dir / 'segments' / 'profiles.json'}\n"
         f"  full Airflow log  {logs / 'dags-test.log'}\n"
+        f"  MLflow lineage    {BIN / 'mlflow'} ui --backend-store-uri {MLFLOW_STORE}   "
+        f"(then open http://localhost:5000, experiment airflow/{DAG_ID})\n"
         f"  Airflow UI        AIRFLOW_HOME={env['AIRFLOW_HOME']} AIRFLOW__CORE__DAGS_FOLDER={REPO / 'dags'} "
         f"DATAOPS_SHOWCASE_DIR={env['DATAOPS_SHOWCASE_DIR']} AIRFLOW_CONN_SHOWCASE_DATA='{SHOWCASE_DATA_CONNECTION}' "
         f"{BIN / 'airflow'} standalone   (then open http://localhost:8080)"

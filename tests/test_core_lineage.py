@@ -38,7 +38,25 @@ def test_the_spool_keeps_records_until_done_and_gives_them_back_on_failure(tmp_p
 
 
 def test_a_claim_left_by_a_dead_sender_is_taken_back(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, stale_after=0.0)
+    import subprocess
+    import sys
+
+    spool = Spool(tmp_path)
     spool.put(record())
-    list(spool.claim())  # claimed, then the sender "dies"
+    claimer = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from airflow_dataops.lineage.spool import Spool; list(Spool({str(tmp_path)!r}).claim())",
+        ],
+        check=True,
+    )  # a sender that claimed the record and then ended without sending it
+    assert claimer.returncode == 0
+    assert [r.key for _, r in Spool(tmp_path).claim()] == ["ti:d/r/t/-1/1"]
+
+
+def test_a_live_senders_claim_is_left_alone_until_stale(tmp_path: Path) -> None:
+    Spool(tmp_path).put(record())
+    list(Spool(tmp_path).claim())  # claimed by this (living) process
+    assert list(Spool(tmp_path).claim()) == []
     assert [r.key for _, r in Spool(tmp_path, stale_after=0.0).claim()] == ["ti:d/r/t/-1/1"]

@@ -3,7 +3,8 @@
 Each record is one file, written atomically (temporary name, then rename). A sender
 claims a file by renaming it (atomic on one file system, so two processes never send the
 same record), deletes it once MLflow has it, and gives it back if sending failed. A claim
-left by a process that died is taken back after ``stale_after`` seconds.
+left by a process that died (a task process ends while its background send runs) is
+taken back at once when that process is gone, else after ``stale_after`` seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,18 @@ from airflow_dataops.core.lineage import LineageRecord
 
 _READY = ".json"
 _CLAIMED = ".claimed"
+
+
+def _alive(claimed: Path) -> bool:
+    """Whether the process that claimed this file still runs (the spool is local to this machine)."""
+    try:
+        pid = int(claimed.name.split(".")[-2])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError):
+        return True
+    return True
 
 
 class Spool:
@@ -52,7 +65,7 @@ class Spool:
         now = time.time()
         for path in self.folder.glob(f"*{_CLAIMED}"):
             with suppress(FileNotFoundError):
-                if now - path.stat().st_mtime > self.stale_after:
+                if not _alive(path) or now - path.stat().st_mtime > self.stale_after:
                     os.replace(path, path.with_name(path.name.split(_READY)[0] + _READY))
         for path in sorted(self.folder.glob(f"*{_READY}")):
             claimed = path.with_name(f"{path.name}.{os.getpid()}{_CLAIMED}")
