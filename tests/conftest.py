@@ -42,8 +42,6 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
     ]
 )
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-# A hook-lineage reader plugin, so the lineage hooks report is collected (as with OpenLineage).
-os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO_ROOT / "tests" / "plugins")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ["DATAOPS_SHOWCASE_DIR"] = str(_AIRFLOW_HOME / "showcase")

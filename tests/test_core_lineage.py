@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from airflow_dataops.core.lineage import KEY_TAG, MAX_PARAM_VALUE, TRUNCATED, LineageRecord, clip
+from airflow_dataops.core.lineage import KEY_TAG, MAX_PARAM_VALUE, TRUNCATED, LineageRecord, clip, dataset
 from airflow_dataops.lineage.spool import Spool
 
 
@@ -60,3 +60,11 @@ def test_a_live_senders_claim_is_left_alone_until_stale(tmp_path: Path) -> None:
     list(Spool(tmp_path).claim())  # claimed by this (living) process
     assert list(Spool(tmp_path).claim()) == []
     assert [r.key for _, r in Spool(tmp_path, stale_after=0.0).claim()] == ["ti:d/r/t/-1/1"]
+
+
+def test_a_written_dataset_is_versioned_by_the_try_that_wrote_it() -> None:
+    first = dataset("trino://t:443/w/m/x", "output", "d/r1/t/-1/1")
+    assert first == dataset("trino://t:443/w/m/x", "output", "d/r1/t/-1/1")  # a replay is the same dataset
+    assert first["digest"] != dataset("trino://t:443/w/m/x", "output", "d/r2/t/-1/1")["digest"]
+    assert len(first["digest"]) == 36  # MLflow's limit
+    assert LineageRecord.from_json(record().to_json()) == record()

@@ -104,3 +104,30 @@ def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
 
     MlflowHook().write(dag_run_record(dag_run, "success"))
     assert len(runs_of(server, dag_run)) == 3
+
+
+def test_tables_read_and_written_become_mlflow_datasets(
+    airflow_db: Path, server: MlflowServer, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow import MlflowClient
+
+    from sql_data import embedded_connection, write_sources
+
+    sources = write_sources(tmp_path / "data")
+    monkeypatch.setenv("AIRFLOW_CONN_VD_EMBEDDED", embedded_connection(sources, asset_authority="trino.test:443"))
+    dag_run = run("lineage_sql")
+    assert dag_run.state == "success"
+    send_all()
+    (task_run,) = [r for r in runs_of(server, dag_run) if r.data.tags.get("airflow.task_id") == "totals"]
+    run_inputs = MlflowClient(tracking_uri=server.url).get_run(task_run.info.run_id).inputs
+    assert run_inputs is not None
+    seen = {
+        (d.dataset.source, {t.key: t.value for t in d.tags}["mlflow.data.context"]) for d in run_inputs.dataset_inputs
+    }
+    assert seen == {
+        ("trino://trino.test:443/crm/public/customers", "input"),
+        ("trino://trino.test:443/lake/sales/orders", "input"),
+        ("trino://trino.test:443/warehouse/marts/customer_totals", "output"),
+    }
+    assert task_run.data.tags["dataops.table"] == "warehouse.marts.customer_totals"
+    assert task_run.data.tags["dataops.rows"] == "2"

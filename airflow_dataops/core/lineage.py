@@ -9,6 +9,7 @@ limits, each clipped value marked so that nobody mistakes it for the whole.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -29,6 +30,17 @@ def clip(value: Any, limit: int) -> str:
     return text[: limit - len(TRUNCATED)] + TRUNCATED
 
 
+def dataset(uri: str, context: str, version: str = "") -> dict[str, str]:
+    """An MLflow dataset entry for a table or asset ``uri`` read (``input``) or written (``output``).
+
+    The digest (MLflow allows 36 characters) hashes the URI and ``version`` (what
+    identifies this state of the data, e.g. the query that wrote it and its row count),
+    so two writes of one table are two datasets and a replay is the same one.
+    """
+    digest = hashlib.sha256(f"{uri}\n{version}".encode()).hexdigest()[:36]
+    return {"name": clip(uri, 500), "digest": digest, "source": uri, "context": context}
+
+
 def _clipped(values: dict[str, Any], limit: int) -> dict[str, str]:
     return {clip(k, MAX_KEY): clip(v, limit) for k, v in values.items() if v is not None}
 
@@ -47,6 +59,7 @@ class LineageRecord:
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    datasets: tuple[dict[str, str], ...] = ()
 
     @classmethod
     def build(
@@ -62,6 +75,7 @@ class LineageRecord:
         tags: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         metrics: dict[str, float] | None = None,
+        datasets: list[dict[str, str]] | None = None,
     ) -> LineageRecord:
         """A record with every value clipped to MLflow's limits."""
         return cls(
@@ -75,6 +89,7 @@ class LineageRecord:
             tags={**_clipped(tags or {}, MAX_TAG_VALUE), KEY_TAG: key},
             params=_clipped(params or {}, MAX_PARAM_VALUE),
             metrics={clip(k, MAX_KEY): float(v) for k, v in (metrics or {}).items()},
+            datasets=tuple(datasets or ()),
         )
 
     def to_json(self) -> str:
@@ -84,4 +99,5 @@ class LineageRecord:
     @classmethod
     def from_json(cls, text: str) -> LineageRecord:
         """Back from the spool."""
-        return cls(**json.loads(text))
+        fields = json.loads(text)
+        return cls(**{**fields, "datasets": tuple(fields.get("datasets", ()))})

@@ -151,5 +151,15 @@ class MlflowHook(BaseHook):
                 params=params[start : start + BATCH],
                 tags=run_tags[start : start + BATCH],
             )
+        if record.datasets:
+            self.client.log_inputs(run_id, datasets=[_dataset_input(d) for d in record.datasets])
         self.client.set_terminated(run_id, status=record.status, end_time=record.end_ms)
         return run_id
+
+
+def _dataset_input(entry: dict[str, str]) -> Any:
+    """An MLflow dataset input; its context tag says whether the task read or wrote it."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    dataset = Dataset(name=entry["name"], digest=entry["digest"], source_type="airflow_asset", source=entry["source"])
+    return DatasetInput(dataset, tags=[InputTag("mlflow.data.context", entry["context"])])

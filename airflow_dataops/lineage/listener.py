@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
-from airflow_dataops.core.lineage import LineageRecord
+from airflow_dataops.core.lineage import LineageRecord, dataset
 
 log = logging.getLogger(__name__)
 _SENDING = threading.Lock()
@@ -31,6 +31,8 @@ _PROVIDER_FACTS = {
     "quantum_decision": ("chosen", "dataops.quantum_backend"),
 }
 _RESULT_FIELDS = ("backend", "task_id", "shots", "table", "rows", "asset_uri", "query_id")
+#: Hook-lineage entries already attributed to a task of this process (dag.test runs many in one).
+_REPORTED: set[tuple[str, str]] = set()
 
 
 def _setting(name: str, fallback: str) -> str:
@@ -94,6 +96,7 @@ def task_record(ti: Any, state: str) -> LineageRecord:
     if type(task).__module__.startswith("airflow_dataops."):
         tags.update(_provider_facts(ti))
     end = ti.end_date or datetime.now(tz=ti.start_date.tzinfo)
+    version = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}"
     map_suffix = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
     return LineageRecord.build(
         key=f"ti:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}",
@@ -106,7 +109,31 @@ def task_record(ti: Any, state: str) -> LineageRecord:
         tags=tags,
         params=params,
         metrics={"duration_s": (end - ti.start_date).total_seconds()} if ti.start_date else {},
+        datasets=_datasets(task, version),
     )
+
+
+def _datasets(task: Any, version: str) -> list[dict[str, str]]:
+    """What the task read and wrote, as MLflow dataset entries.
+
+    From hook lineage (the tables of the virtualized-data hook, any hook that reports
+    lineage) and the task's declared inlets and outlets. A written dataset is versioned by
+    this task try, so each delivery of a table is a dataset of its own.
+    """
+    from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
+
+    found: dict[tuple[str, str], None] = {}
+    collected = get_hook_lineage_collector().collected_assets  # type: ignore[no-untyped-call]
+    for context, entries in (("input", collected.inputs), ("output", collected.outputs)):
+        for entry in entries:
+            found[(context, entry.asset.uri)] = None
+    for context, declared in (("input", getattr(task, "inlets", ())), ("output", getattr(task, "outlets", ()))):
+        for asset in declared or ():
+            if getattr(asset, "uri", None):
+                found[(context, asset.uri)] = None
+    fresh = [key for key in found if key not in _REPORTED]
+    _REPORTED.update(fresh)
+    return [dataset(uri, context, version if context == "output" else "") for context, uri in fresh]
 
 
 def _provider_facts(ti: Any) -> dict[str, Any]:

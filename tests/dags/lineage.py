@@ -11,6 +11,8 @@ from typing import Any
 
 from airflow.sdk import DAG, task
 
+from airflow_dataops.operators.virtualized_data import VirtualizedQueryOperator
+
 
 @task
 def extract(secret: str, rows: Any) -> int:
@@ -26,3 +28,16 @@ def load(count: Any) -> str:
 
 with DAG("lineage_plain", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
     load(extract("{{ conn.lineage_secret.password }}", "{{ 21 }}"))
+
+
+with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
+    # the vd_embedded connection is defined by the test (an embedded engine over real files)
+    VirtualizedQueryOperator(
+        task_id="totals",
+        conn_id="vd_embedded",
+        sql=(
+            "SELECT c.name, sum(o.amount) AS total FROM crm.public.customers AS c "
+            "JOIN lake.sales.orders AS o ON o.customer_id = c.id GROUP BY c.name"
+        ),
+        target_table="warehouse.marts.customer_totals",
+    )
