@@ -48,6 +48,7 @@ bench: install
 	$(RUN)/python benchmarks/quantum_overhead.py --update-docs
 	$(RUN)/python benchmarks/trino_streaming.py --update-docs
 	$(RUN)/python benchmarks/materialize_memory.py --update-docs
+	$(RUN)/python benchmarks/lineage_overhead.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

@@ -5,7 +5,7 @@ Shipped in the provider's plugin, it does nothing until an ``mlflow`` connection
 it builds a :class:`~airflow_dataops.core.lineage.LineageRecord` (tags naming the try,
 the task's rendered templated fields as params with secrets redacted, its duration, and
 what this provider decided: the cluster, the quantum backend and cost, the query and
-table), writes it to the local spool and sends the spool in a background thread. When
+table), writes it to the local spool and starts a detached sender process. When
 MLflow is down the records wait on disk and go with the next send. Lineage never fails
 a task: every error here is logged as a warning.
 """
@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
+import sys
 import threading
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,8 @@ from airflow_dataops.core.lineage import LineageRecord, dataset
 
 log = logging.getLogger(__name__)
 _SENDING = threading.Lock()
+#: Sender processes started by this process, kept so that they are reaped (long-lived schedulers).
+_SENDERS: list[subprocess.Popen[bytes]] = []
 _STATUS = {"success": "FINISHED", "failed": "FAILED", "up_for_retry": "FAILED", "skipped": "KILLED"}
 #: XCom keys and fields this provider's operators leave, shown as tags (small) or params (text).
 _PROVIDER_FACTS = {
@@ -175,48 +179,59 @@ def dag_run_record(dag_run: Any, state: str) -> LineageRecord:
 
 
 def send_spool() -> int:
-    """Send what waits in the spool, oldest first; stop at the first failure. Returns how many were sent."""
+    """Send what waits in the spool, oldest first, after any running sender; return how many were sent."""
+    from airflow_dataops.lineage.spool import Spool
+
+    spool = Spool(spool_folder())
+    with _SENDING, spool.sending(wait=True):
+        return send_unlocked(spool)
+
+
+def send_unlocked(spool: Any) -> int:
+    """Send ``spool`` (its sender lock held by the caller); stop at the first failure."""
     from airflow_dataops.hooks.mlflow import MlflowHook
     from airflow_dataops.lineage.spool import Spool
 
-    sent = 0
-    with _SENDING:
-        hook, spool = MlflowHook(mlflow_conn_id()), Spool(spool_folder())
-        if spool.pending() and not hook.reachable():
-            log.warning(
-                "MLflow lineage: %s does not answer; %d records wait in the spool", hook.tracking_uri, spool.pending()
-            )
-            return 0
-        for claimed, record in spool.claim():
-            try:
-                hook.write(record)
-            except Exception as error:
-                Spool.release(claimed)
-                log.warning("MLflow lineage: %s not sent (%s); it waits in the spool", record.key, error)
-                break
-            Spool.done(claimed)
-            sent += 1
+    hook, sent = MlflowHook(mlflow_conn_id()), 0
+    if spool.pending() and not hook.reachable():
+        waiting = spool.pending()
+        log.warning("MLflow lineage: %s does not answer; %d records wait in the spool", hook.tracking_uri, waiting)
+        return 0
+    for claimed, record in spool.claim():
+        try:
+            hook.write(record)
+        except Exception as error:
+            Spool.release(claimed)
+            log.warning("MLflow lineage: %s not sent (%s); it waits in the spool", record.key, error)
+            break
+        Spool.done(claimed)
+        sent += 1
     return sent
 
 
 def _record(build: Any, *args: Any) -> None:
-    """Spool a record and send the spool in the background; never raise."""
+    """Spool a record and start the detached sender; never raise.
+
+    The sender is a process of its own (``airflow_dataops.lineage._sender``): it outlives
+    a task process that ends at once, and MLflow's client does not compete with the next
+    task for this interpreter's lock.
+    """
     try:
         if not _configured():
             return
         from airflow_dataops.lineage.spool import Spool
 
-        Spool(spool_folder()).put(build(*args))
-        threading.Thread(target=_send_quietly, name="dataops-lineage", daemon=True).start()
+        folder = spool_folder()
+        Spool(folder).put(build(*args))
+        _SENDERS[:] = [sender for sender in _SENDERS if sender.poll() is None]  # reap the finished ones
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        _SENDERS.append(sender)
     except Exception as error:
         log.warning("MLflow lineage: the record was not made: %s", error)
-
-
-def _send_quietly() -> None:
-    try:
-        send_spool()
-    except Exception as error:
-        log.warning("MLflow lineage: sending failed: %s", error)
 
 
 @hookimpl

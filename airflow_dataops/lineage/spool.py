@@ -9,11 +9,12 @@ taken back at once when that process is gone, else after ``stale_after`` seconds
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from airflow_dataops.core.lineage import LineageRecord
@@ -51,6 +52,24 @@ class Spool:
         final = self.folder / f"{name}{_READY}"
         os.replace(temporary, final)
         return final
+
+    @contextmanager
+    def sending(self, wait: bool) -> Iterator[bool]:
+        """Hold the spool's sender lock (one sender at a time, across processes); yields whether it was got.
+
+        ``wait=False`` gives up at once when another sender holds it.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".sender.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def pending(self) -> int:
         """How many records wait (claimed or not)."""
