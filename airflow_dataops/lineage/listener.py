@@ -35,8 +35,9 @@ _PROVIDER_FACTS = {
     "quantum_decision": ("chosen", "dataops.quantum_backend"),
 }
 _RESULT_FIELDS = ("backend", "task_id", "shots", "table", "rows", "asset_uri", "query_id")
-#: Hook-lineage entries already attributed to a task of this process (dag.test runs many in one).
-_REPORTED: set[tuple[str, str]] = set()
+#: How often each hook-lineage entry had been reported at the last task's end: a task owns
+#: the entries whose count grew since (``dag.test`` runs many tasks in one process).
+_SEEN: dict[tuple[str, str, int], int] = {}
 
 
 def _setting(name: str, fallback: str) -> str:
@@ -130,14 +131,15 @@ def _datasets(task: Any, version: str) -> list[dict[str, str]]:
     collected = get_hook_lineage_collector().collected_assets  # type: ignore[no-untyped-call]
     for context, entries in (("input", collected.inputs), ("output", collected.outputs)):
         for entry in entries:
-            found[(context, entry.asset.uri)] = None
+            seen = (context, entry.asset.uri, id(entry.context))
+            if entry.count > _SEEN.get(seen, 0):
+                found[(context, entry.asset.uri)] = None
+            _SEEN[seen] = entry.count
     for context, declared in (("input", getattr(task, "inlets", ())), ("output", getattr(task, "outlets", ()))):
         for asset in declared or ():
             if getattr(asset, "uri", None):
                 found[(context, asset.uri)] = None
-    fresh = [key for key in found if key not in _REPORTED]
-    _REPORTED.update(fresh)
-    return [dataset(uri, context, version if context == "output" else "") for context, uri in fresh]
+    return [dataset(uri, context, version if context == "output" else "") for context, uri in found]
 
 
 def _provider_facts(ti: Any) -> dict[str, Any]:

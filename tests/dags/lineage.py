@@ -30,9 +30,21 @@ with DAG("lineage_plain", start_date=datetime(2026, 1, 1), schedule=None, tags=[
     load(extract("{{ conn.lineage_secret.password }}", "{{ 21 }}"))
 
 
+@task
+def report() -> int:
+    """Reads the table the first task wrote, and one of the tables it read (lineage per task)."""
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+
+    return len(
+        VirtualizedDataHook("vd_embedded").get_records(
+            "SELECT t.name FROM warehouse.marts.customer_totals AS t JOIN crm.public.customers AS c ON c.name = t.name"
+        )
+    )
+
+
 with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
     # the vd_embedded connection is defined by the test (an embedded engine over real files)
-    VirtualizedQueryOperator(
+    totals = VirtualizedQueryOperator(
         task_id="totals",
         conn_id="vd_embedded",
         sql=(
@@ -41,3 +53,4 @@ with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["t
         ),
         target_table="warehouse.marts.customer_totals",
     )
+    totals >> report()
