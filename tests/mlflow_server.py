@@ -12,6 +12,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def _free_port() -> int:
@@ -27,10 +28,16 @@ class MlflowServer:
     folder: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    log_file: Any = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _log(self) -> Any:
+        """The server's log file (kept, so that stop() closes it)."""
+        self.log_file = (self.folder / "server.log").open("ab")
+        return self.log_file
 
     def start(self, timeout: float = 120.0) -> None:
         """Start it and wait until ``/health`` answers."""
@@ -42,7 +49,7 @@ class MlflowServer:
                 "--default-artifact-root", str(self.folder / "artifacts"),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=(self.folder / "server.log").open("ab"),
+            stderr=self._log(),
             start_new_session=True,  # its own process group: stop() kills uvicorn's workers too
         )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -64,6 +71,7 @@ class MlflowServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
             self.process = None
+            self.log_file.close()
 
 
 def start_mlflow_server(folder: Path) -> MlflowServer:
