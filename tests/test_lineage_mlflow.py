@@ -131,3 +131,36 @@ def test_tables_read_and_written_become_mlflow_datasets(
     }
     assert task_run.data.tags["dataops.table"] == "warehouse.marts.customer_totals"
     assert task_run.data.tags["dataops.rows"] == "2"
+
+
+def test_deliveries_are_listed_and_two_of_them_diffed(
+    airflow_db: Path, server: MlflowServer, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from conftest import TEST_DAGS_FOLDER
+    from sql_data import embedded_connection, write_sources
+
+    sources = write_sources(tmp_path / "data")
+    monkeypatch.setenv("AIRFLOW_CONN_VD_EMBEDDED", embedded_connection(sources))
+    dag = DagBag(dag_folder=str(TEST_DAGS_FOLDER), bundle_path=TEST_DAGS_FOLDER).dags["lineage_sql"]
+    first = dag.test(run_conf={"min_amount": 0})
+    second = dag.test(run_conf={"min_amount": 6})  # a different SQL text ran
+    send_all()
+
+    def cli(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "airflow_dataops.lineage", *args], capture_output=True, text=True, check=True
+        )
+        return done.stdout
+
+    listed = cli("deliveries", "lineage_sql")
+    assert listed.index(second.run_id) < listed.index(first.run_id)  # newest first
+    out = cli("diff", "lineage_sql", first.run_id, second.run_id)  # (Airflow may log to stdout in tests)
+    changes = [line for line in out.splitlines() if line.startswith(("~ ", "+ ", "- "))]
+    assert len(changes) == 1
+    assert changes[0].startswith("~ totals: version.sql_sha256 ")
+    assert "no versions differ" in cli("diff", "lineage_sql", first.run_id, first.run_id)

@@ -157,6 +157,62 @@ class MlflowHook(BaseHook):
         return run_id
 
 
+def deliveries(hook: MlflowHook, dag_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    """The last ``limit`` runs of ``dag_id`` recorded in MLflow, newest first."""
+    experiment = hook.client.get_experiment_by_name(hook.experiment_override or f"airflow/{dag_id}")
+    if experiment is None:
+        return []
+    runs = hook.client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{KEY_TAG}` LIKE 'dagrun:{dag_id}/%'",
+        order_by=["attributes.start_time DESC"],
+        max_results=limit,
+    )
+    return [
+        {
+            "run_id": run.data.tags.get("airflow.run_id", ""),
+            "state": run.data.tags.get("airflow.state", run.info.status),
+            "bundle_version": run.data.tags.get("airflow.bundle_version", ""),
+            "start_ms": run.info.start_time,
+        }
+        for run in runs
+    ]
+
+
+def delivery_versions(hook: MlflowHook, dag_id: str, run_id: str) -> dict[str, dict[str, str]]:
+    """What ran in one delivery: per task, its ``version.*`` tags (the latest try's), plus the bundle version."""
+    experiment = hook.client.get_experiment_by_name(hook.experiment_override or f"airflow/{dag_id}")
+    if experiment is None:
+        return {}
+    runs = hook.client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`airflow.dag_id` = '{dag_id}' AND tags.`airflow.run_id` = '{run_id}'",
+        order_by=["attributes.start_time ASC"],
+    )
+    versions: dict[str, dict[str, str]] = {}
+    for run in runs:
+        tags = run.data.tags
+        task = tags.get("airflow.task_id", "<dag run>")
+        versions[task] = {k: v for k, v in tags.items() if k.startswith("version.") or k == "airflow.bundle_version"}
+    return versions
+
+
+def diff_deliveries(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> list[str]:
+    """Lines saying what changed between two deliveries: tasks added or removed, versions changed."""
+    lines = []
+    for task in sorted(set(before) | set(after)):
+        if task not in before:
+            lines.append(f"+ {task}: new task")
+        elif task not in after:
+            lines.append(f"- {task}: no longer runs")
+        else:
+            for key in sorted(set(before[task]) | set(after[task])):
+                old, new = before[task].get(key, "-"), after[task].get(key, "-")
+                if old != new:
+                    lines.append(f"~ {task}: {key} {old} -> {new}")
+    return lines
+
+
 def _dataset_input(entry: dict[str, str]) -> Any:
     """An MLflow dataset input; its context tag says whether the task read or wrote it."""
     from mlflow.entities import Dataset, DatasetInput, InputTag

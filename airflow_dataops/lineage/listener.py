@@ -98,6 +98,7 @@ def task_record(ti: Any, state: str) -> LineageRecord:
         "airflow.bundle_version": getattr(getattr(ti, "bundle_instance", None), "version", None),
     }
     params = {f"template.{f}": _redacted(getattr(task, f, None)) for f in getattr(task, "template_fields", ())}
+    tags.update(job_versions(task))
     if type(task).__module__.startswith("airflow_dataops."):
         tags.update(_provider_facts(ti))
     end = ti.end_date or datetime.now(tz=ti.start_date.tzinfo)
@@ -142,6 +143,25 @@ def _datasets(task: Any, version: str) -> list[dict[str, str]]:
     return [dataset(uri, context, version if context == "output" else "") for context, uri in found]
 
 
+def job_versions(task: Any) -> dict[str, str]:
+    """The versions of what a task ran, as ``version.*`` tags: what changes between two deliveries.
+
+    The rendered SQL's hash (any task with a ``sql`` field), the pod's image (pods); the
+    quantum circuit's fingerprint is added from the operator's result. The DAG bundle's
+    version is a tag of its own.
+    """
+    import hashlib
+
+    versions: dict[str, str] = {}
+    sql = getattr(task, "sql", None)
+    if isinstance(sql, str) and sql:
+        versions["version.sql_sha256"] = hashlib.sha256(" ".join(sql.split()).encode()).hexdigest()
+    image = getattr(task, "image", None)
+    if isinstance(image, str) and image:
+        versions["version.image"] = image
+    return versions
+
+
 def _provider_facts(ti: Any) -> dict[str, Any]:
     """What this provider's operators decided, read back from their XCom."""
     facts: dict[str, Any] = {}
@@ -157,6 +177,9 @@ def _provider_facts(ti: Any) -> dict[str, Any]:
         cost = result.get("cost")
         if isinstance(cost, dict) and cost.get("actual") is not None:
             facts["dataops.cost"] = cost["actual"]
+        circuit = result.get("circuit")
+        if isinstance(circuit, dict) and circuit.get("fingerprint"):
+            facts["version.circuit_fingerprint"] = circuit["fingerprint"]
     return facts
 
 

@@ -42,14 +42,15 @@ def report() -> int:
     )
 
 
-with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
+with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"], params={"min_amount": 0}):
     # the vd_embedded connection is defined by the test (an embedded engine over real files)
     totals = VirtualizedQueryOperator(
         task_id="totals",
         conn_id="vd_embedded",
         sql=(
             "SELECT c.name, sum(o.amount) AS total FROM crm.public.customers AS c "
-            "JOIN lake.sales.orders AS o ON o.customer_id = c.id GROUP BY c.name"
+            "JOIN lake.sales.orders AS o ON o.customer_id = c.id "
+            "WHERE o.amount > {{ params.min_amount }} GROUP BY c.name"
         ),
         target_table="warehouse.marts.customer_totals",
     )
