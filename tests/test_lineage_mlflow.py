@@ -7,6 +7,7 @@ and what reached MLflow is read back with MLflow's client.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,42 @@ def test_deliveries_are_listed_and_two_of_them_diffed(
     assert len(changes) == 1
     assert changes[0].startswith("~ totals: version.sql_sha256 ")
     assert "no versions differ" in cli("diff", "lineage_sql", first.run_id, first.run_id)
+
+
+def test_a_server_killed_during_a_run_loses_and_duplicates_nothing(
+    airflow_db: Path, server: MlflowServer, configured: Path
+) -> None:
+    import threading
+
+    from airflow_dataops.lineage.spool import Spool
+
+    def kill_when_the_first_record_is_sent() -> None:
+        for _ in range(600):
+            if len(runs_of_dag("lineage_plain")) > before:  # this run's first records arrived
+                break
+            time.sleep(0.05)
+        server.stop()
+
+    def runs_of_dag(dag_id: str) -> list[Any]:
+        from mlflow import MlflowClient
+
+        client = MlflowClient(tracking_uri=server.url)
+        try:
+            experiment = client.get_experiment_by_name(f"airflow/{dag_id}")
+            return list(client.search_runs([experiment.experiment_id])) if experiment else []
+        except Exception:
+            return []
+
+    before = len(runs_of_dag("lineage_plain"))
+    killer = threading.Thread(target=kill_when_the_first_record_is_sent)
+    killer.start()
+    try:
+        dag_run = run("lineage_plain")
+    finally:
+        killer.join()
+        assert dag_run.state == "success"
+        server.start()
+    send_all()
+    assert Spool(configured).pending() == 0
+    assert sorted(r.data.tags.get("airflow.task_id", "") for r in runs_of(server, dag_run)) == ["", "extract", "load"]
+    assert len(runs_of_dag("lineage_plain")) == before + 3
