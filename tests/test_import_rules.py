@@ -96,3 +96,29 @@ def test_core_never_imports_airflow() -> None:
 def test_core_imports_without_airflow_loaded() -> None:
     core_modules = [m for m in _all_modules() if m.startswith("airflow_dataops.core")]
     assert "airflow" not in _modules_loaded_by(core_modules)
+
+
+# What a DAG file imports: operators, sensors and the cluster policy. Hooks, triggers and the
+# lineage listener load when a task runs (or with the plugins), never per DAG-file parse.
+DAG_FACING_PREFIXES = ("airflow_dataops.operators.", "airflow_dataops.sensors.", "airflow_dataops.policies")
+#: Loaded only at run time: common.sql's DbApiHook (about 85 ms) and our hooks built on it.
+RUN_TIME_ONLY = ("airflow.providers.common.sql.hooks.sql", "airflow_dataops.hooks.virtualized_data")
+
+
+def test_dag_facing_modules_leave_hooks_to_run_time() -> None:
+    modules = [m for m in _all_modules() if m.startswith(DAG_FACING_PREFIXES)]
+    assert "airflow_dataops.operators.virtualized_data" in modules
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        f"print(json.dumps([m for m in {list(RUN_TIME_ONLY)!r} if m in sys.modules]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_operators_default_connection_is_the_hooks() -> None:
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+    from airflow_dataops.operators.virtualized_data import DEFAULT_CONN_ID
+
+    assert VirtualizedDataHook.default_conn_name == DEFAULT_CONN_ID

@@ -25,11 +25,15 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_dataops.core.tables import TableName
-from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
-from airflow_dataops.triggers.virtualized_data import TrinoQueryTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+
+#: The hook is imported when the task runs, not when the DAG is parsed: common.sql's
+#: DbApiHook costs about 85 ms to import, paid by every parse of a DAG file otherwise.
+DEFAULT_CONN_ID = "virtualized_data_default"
 
 
 def table_alias(conn_id: str, target_table: str) -> AssetAlias:
@@ -65,7 +69,7 @@ class VirtualizedQueryOperator(BaseOperator):
         *,
         sql: str,
         target_table: str | None = None,
-        conn_id: str = VirtualizedDataHook.default_conn_name,
+        conn_id: str = DEFAULT_CONN_ID,
         parameters: Sequence[Any] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 2.0,
@@ -96,6 +100,8 @@ class VirtualizedQueryOperator(BaseOperator):
     @cached_property
     def hook(self) -> VirtualizedDataHook:
         """The hook of ``conn_id`` (kept, so ``on_kill`` cancels the query this task started)."""
+        from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
+
         return VirtualizedDataHook(virtualized_data_conn_id=self.conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -113,6 +119,8 @@ class VirtualizedQueryOperator(BaseOperator):
 
     def _defer(self, context: Context, table: TableName | None) -> dict[str, Any]:
         """Submit the query to Trino and hand the waiting to the triggerer (unless it is already done)."""
+        from airflow_dataops.triggers.virtualized_data import TrinoQueryTrigger
+
         cleanup, staging = [], None
         sql = self.sql
         if table is not None:
