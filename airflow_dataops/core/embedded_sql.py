@@ -18,7 +18,7 @@ first, so a construct that would give a different result is refused.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,15 +133,6 @@ class EmbeddedEngine:
                 f"{duckdb.__version__}", f"install {package}=={duckdb.__version__}",
             )  # fmt: skip
         self.connection.execute(f"LOAD {_quoted(binary)}")
-
-    def batches(self, sql: str, rows_per_batch: int = 100_000) -> Iterator[Any]:
-        """The result of Trino ``sql`` as Arrow record batches of at most ``rows_per_batch`` rows."""
-        # A relation streamed as Arrow: DuckDB produces one batch at a time, memory stays bounded.
-        yield from self.connection.sql(trino_to_duckdb(sql)).to_arrow_reader(rows_per_batch)
-
-    def records(self, sql: str) -> list[tuple[Any, ...]]:
-        """All rows of Trino ``sql`` (for small results)."""
-        return list(self.connection.execute(trino_to_duckdb(sql)).fetchall())
 
     def materialize(self, sql: str, target: str, parameters: Sequence[Any] | None = None) -> int:
         """Write the result of ``sql`` to ``target`` (``catalog.schema.table``) atomically; return the row count.
