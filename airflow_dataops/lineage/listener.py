@@ -16,7 +16,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +24,6 @@ from airflow.listeners import hookimpl
 from airflow_dataops.core.lineage import LineageRecord, dataset
 
 log = logging.getLogger(__name__)
-_SENDING = threading.Lock()
 #: Sender processes started by this process, kept so that they are reaped (long-lived schedulers).
 _SENDERS: list[subprocess.Popen[bytes]] = []
 _STATUS = {"success": "FINISHED", "failed": "FAILED", "up_for_retry": "FAILED", "skipped": "KILLED"}
@@ -208,7 +206,7 @@ def send_spool() -> int:
     from airflow_dataops.lineage.spool import Spool
 
     spool = Spool(spool_folder())
-    with _SENDING, spool.sending(wait=True):
+    with spool.sending(wait=True):  # a file lock: it also orders threads of one process
         return send_unlocked(spool)
 
 
