@@ -45,3 +45,29 @@ def write_sources(root: Path, big_rows: int = 0) -> list[dict[str, str]]:
 def embedded_connection(sources: list[dict[str, str]], **extra: Any) -> str:
     """The ``AIRFLOW_CONN_*`` value of an embedded-engine connection over ``sources``."""
     return json.dumps({"conn_type": "virtualized_data", "extra": {"engine": "embedded", "sources": sources, **extra}})
+
+
+def cancel_while_running(hook: Any, sql: str, after: float) -> tuple[float, list[Exception]]:
+    """Run ``sql`` through ``hook`` in a thread, call ``hook.cancel()`` after ``after`` seconds.
+
+    Returns how long the query took to stop after the cancel, and what the query raised.
+    """
+    import threading
+    import time
+
+    errors: list[Exception] = []
+
+    def query() -> None:
+        try:
+            hook.get_records(sql)
+        except Exception as error:
+            errors.append(error)
+
+    worker = threading.Thread(target=query)
+    worker.start()
+    time.sleep(after)
+    started = time.monotonic()
+    hook.cancel()
+    worker.join(10)
+    assert not worker.is_alive(), "the query went on after cancel()"
+    return time.monotonic() - started, errors

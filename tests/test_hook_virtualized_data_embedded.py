@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sql_data import ENDLESS, FEDERATED, embedded_connection, write_sources
+from sql_data import ENDLESS, FEDERATED, cancel_while_running, embedded_connection, write_sources
 from test_operator_quantum import run, xcom
 
 
@@ -66,22 +65,8 @@ def test_an_unsafe_target_name_is_refused_before_any_sql(sources: Any, target: s
 
 
 def test_cancel_stops_a_running_query_at_once(sources: Any) -> None:
-    the_hook, errors = hook(), []
-
-    def query() -> None:
-        try:
-            the_hook.get_records(ENDLESS)
-        except Exception as error:
-            errors.append(error)
-
-    worker = threading.Thread(target=query)
-    worker.start()
-    time.sleep(1.0)
-    started = time.monotonic()
-    the_hook.cancel()
-    worker.join(10)
-    assert not worker.is_alive()
-    assert time.monotonic() - started < 2
+    stopped_after, errors = cancel_while_running(hook(), ENDLESS, after=1.0)
+    assert stopped_after < 2
     assert "Interrupt" in repr(errors[0])
 
 

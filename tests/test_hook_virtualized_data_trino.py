@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from airflow_dataops.core.embedded_sql import Source
-from sql_data import ENDLESS, FEDERATED, write_sources
+from sql_data import ENDLESS, FEDERATED, cancel_while_running, write_sources
 from test_operator_quantum import run, xcom
 from tls_certs import Certificates, make_certificates
 from trino_server import TrinoTestServer, start_trino_server
@@ -217,20 +217,7 @@ def test_stopping_a_read_early_cancels_the_query(server: TrinoTestServer) -> Non
 
 def test_cancel_stops_a_running_query(server: TrinoTestServer) -> None:
     server.control(hold=True)
-    the_hook, errors = hook(), []
-
-    def query() -> None:
-        try:
-            the_hook.get_records(ENDLESS)
-        except Exception as error:
-            errors.append(error)
-
-    worker = threading.Thread(target=query)
-    worker.start()
-    time.sleep(1.5)
-    the_hook.cancel()
-    worker.join(10)
-    assert not worker.is_alive()
+    _, errors = cancel_while_running(hook(), ENDLESS, after=1.5)
     (record,) = server.queries()
     assert record["canceled"]
     assert errors
