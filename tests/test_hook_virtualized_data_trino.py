@@ -95,11 +95,14 @@ def hook(conn_id: str = "vd_trino") -> Any:
     return VirtualizedDataHook(virtualized_data_conn_id=conn_id)
 
 
-def test_queries_carry_the_task_identity_owner_and_session(server: TrinoTestServer, monkeypatch: Any) -> None:
+def test_queries_carry_the_task_identity_owner_and_session(
+    server: TrinoTestServer, monkeypatch: Any, capfd: pytest.CaptureFixture[str]
+) -> None:
     for name, value in TASK.items():
         monkeypatch.setenv(name, value)
     assert hook().get_records(FEDERATED) == [["Ada", 15.0], ["Linus", 7.5]]
     (query,) = server.queries()
+    assert f"Trino query {query['id']}" in capfd.readouterr().out  # the task log leads to the query
     assert query["principal"] == "etl"  # authenticated with the connection's login ...
     assert query["user"] == "ana"  # ... querying as the DAG owner
     assert query["auth_scheme"] == "basic"

@@ -365,7 +365,13 @@ class VirtualizedDataHook(DbApiHook):
                 run_parent(cur, sql_statement, parameters)
         finally:
             self._running = None
+        self._log_query_id(cur)
         self._report_tables(sql_statement)
+
+    def _log_query_id(self, cursor: Any) -> None:
+        """Name the Trino query in the task log, so a task try leads to the query in Trino's UI."""
+        if getattr(cursor, "query_id", None):
+            self.log.info("Trino query %s (%s)", cursor.query_id, getattr(cursor, "info_uri", ""))
 
     def cancel(self) -> None:
         """Stop the statement running now (called by operators' ``on_kill``); a no-op when none runs."""
@@ -403,6 +409,7 @@ class VirtualizedDataHook(DbApiHook):
             if not finished:
                 self._cancel_quietly(cursor)
             conn.close()
+        self._log_query_id(cursor)
         self.log.info("Read %d rows in batches of at most %d", rows_read, rows_per_batch)
         self._report_tables(sql, query_id=getattr(cursor, "query_id", None), row_count=rows_read)
 
