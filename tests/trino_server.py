@@ -1491,9 +1491,13 @@ class StatementApi:
     def _base(self, request: web.Request) -> str:
         return f"{request.scheme}://{request.host}"
 
-    def _find(self, request: web.Request) -> Query | None:
+    def _find(self, request: web.Request) -> Query | web.Response:
+        """The query a follow-up request names, or the response refusing it (404, or 401 from authenticate)."""
         query = self.coordinator.queries.get(request.match_info["query_id"])
-        return query if query is not None and query.slug == request.match_info["slug"] else None
+        if query is None or query.slug != request.match_info["slug"]:
+            return self._text(404, "Query not found")
+        identity = self.authenticate(request)
+        return query if isinstance(identity, tuple) else identity
 
     def _results(self, query: Query, base: str, next_uri: str | None = None, data: list[bytes] | None = None) -> bytes:
         """A ``QueryResults`` document; ``data`` are pre-encoded row chunks, spliced in as they are."""
@@ -1548,11 +1552,8 @@ class StatementApi:
 
     async def get_queued(self, request: web.Request) -> web.Response:
         query = self._find(request)
-        if query is None:
-            return self._text(404, "Query not found")
-        identity = self.authenticate(request)
-        if not isinstance(identity, tuple):
-            return identity
+        if not isinstance(query, Query):
+            return query
         self.coordinator.dispatch(query)
         await self._wait(query, lambda: query.state != "QUEUED" or query.canceled or query.error is not None)
         base = self._base(request)
@@ -1581,11 +1582,8 @@ class StatementApi:
 
     async def get_executing(self, request: web.Request) -> web.Response:
         query = self._find(request)
-        if query is None:
-            return self._text(404, "Query not found")
-        identity = self.authenticate(request)
-        if not isinstance(identity, tuple):
-            return identity
+        if not isinstance(query, Query):
+            return query
         token = int(request.match_info["token"])
         async with query.serving:
             if token == query.token and query.last_page is not None:
@@ -1648,11 +1646,8 @@ class StatementApi:
 
     async def delete_statement(self, request: web.Request) -> web.Response:
         query = self._find(request)
-        if query is None:
-            return self._text(404, "Query not found")
-        identity = self.authenticate(request)
-        if not isinstance(identity, tuple):
-            return identity
+        if not isinstance(query, Query):
+            return query
         self.coordinator.cancel(query)
         return self._text(204, "")
 
