@@ -3,7 +3,7 @@
 Each record is one file, written atomically (temporary name, then rename). A sender
 claims a file by renaming it (atomic on one file system, so two processes never send the
 same record), deletes it once MLflow has it, and gives it back if sending failed. A claim
-left by a process that died (a task process ends while its background send runs) is
+left by a sender process that died (killed, or its machine restarted) is
 taken back at once when that process is gone, else after ``stale_after`` seconds.
 """
 
