@@ -1,4 +1,8 @@
-"""A real MLflow tracking server (``mlflow server``, SQLite backend) on loopback, for lineage tests."""
+"""A real MLflow tracking server (``mlflow server``, SQLite backend) on loopback, for lineage tests.
+
+With ``admin_password``, it runs MLflow's own basic-auth app (``--app-name basic-auth``),
+whose admin user is ``admin``.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ class MlflowServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log_file: Any = None
+    admin_password: str | None = None
 
     @property
     def url(self) -> str:
@@ -42,12 +47,26 @@ class MlflowServer:
     def start(self, timeout: float = 120.0) -> None:
         """Start it and wait until ``/health`` answers."""
         mlflow = Path(sys.executable).with_name("mlflow")
+        command = [
+            str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--default-artifact-root", str(self.folder / "artifacts"),
+        ]  # fmt: skip
+        env = dict(os.environ)
+        if self.admin_password:
+            config = self.folder / "basic_auth.ini"
+            config.write_text(
+                "[mlflow]\ndefault_permission = READ\n"
+                f"database_uri = sqlite:///{self.folder / 'auth.db'}\n"
+                f"admin_username = admin\nadmin_password = {self.admin_password}\n"
+                "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+            )
+            command += ["--app-name", "basic-auth"]
+            env["MLFLOW_AUTH_CONFIG_PATH"] = str(config)
+            env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = "csrf-key-of-the-test-server"
         self.process = subprocess.Popen(
-            [
-                str(mlflow), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
-                "--backend-store-uri", f"sqlite:///{self.folder / 'mlflow.db'}",
-                "--default-artifact-root", str(self.folder / "artifacts"),
-            ],
+            command,
+            env=env,
             stdout=subprocess.DEVNULL,
             stderr=self._log(),
             start_new_session=True,  # its own process group: stop() kills uvicorn's workers too
@@ -74,8 +93,8 @@ class MlflowServer:
             self.log_file.close()
 
 
-def start_mlflow_server(folder: Path) -> MlflowServer:
-    """A fresh server on a free port, storing under ``folder``."""
-    server = MlflowServer(folder, _free_port())
+def start_mlflow_server(folder: Path, admin_password: str | None = None) -> MlflowServer:
+    """A fresh server on a free port, storing under ``folder`` (with basic auth if ``admin_password``)."""
+    server = MlflowServer(folder, _free_port(), admin_password=admin_password)
     server.start()
     return server

@@ -68,3 +68,25 @@ def test_a_written_dataset_is_versioned_by_the_try_that_wrote_it() -> None:
     assert first["digest"] != dataset("trino://t:443/w/m/x", "output", "d/r2/t/-1/1")["digest"]
     assert len(first["digest"]) == 36  # MLflow's limit
     assert LineageRecord.from_json(record().to_json()) == record()
+
+
+def test_mlflow_credentials_become_a_header_only_inside_the_hooks_calls() -> None:
+    from airflow_dataops.lineage.mlflow_auth import ConnectionAuthHeaderProvider, authorization, authorization_header
+
+    assert authorization_header("admin", "pw") == "Basic YWRtaW46cHc="
+    assert authorization_header(None, "tok-1") == "Bearer tok-1"
+    assert authorization_header("admin", None) is None
+    provider = ConnectionAuthHeaderProvider()
+    assert not provider.in_context()
+    with authorization("Bearer tok-1"):
+        assert provider.in_context()
+        assert provider.request_headers() == {"Authorization": "Bearer tok-1"}
+    assert not provider.in_context()
+
+
+def test_mlflow_registers_the_header_provider_through_its_entry_point() -> None:
+    from mlflow.tracking.request_header.registry import _request_header_provider_registry
+
+    from airflow_dataops.lineage.mlflow_auth import ConnectionAuthHeaderProvider
+
+    assert any(isinstance(p, ConnectionAuthHeaderProvider) for p in _request_header_provider_registry)

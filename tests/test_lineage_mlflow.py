@@ -1,7 +1,9 @@
 """MLflow lineage through the real Airflow and a real MLflow tracking server on loopback.
 
 Nothing is patched: the provider's plugin installs the listener, dag.test() runs the DAG,
-and what reached MLflow is read back with MLflow's client.
+and what reached MLflow is read back with MLflow's client. The server runs MLflow's own
+basic-auth app, so every test also proves the connection's credentials reach it (and only
+through the hook: no MLFLOW_TRACKING_* variable is set).
 """
 
 from __future__ import annotations
@@ -19,28 +21,38 @@ from test_operator_quantum import run
 
 pytestmark = pytest.mark.slow
 SECRET = "pw-never-in-mlflow-7d1"
+ADMIN_PASSWORD = "mlflow-admin-pw-3c9"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    running = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    running = start_mlflow_server(tmp_path_factory.mktemp("mlflow"), admin_password=ADMIN_PASSWORD)
     yield running
     running.stop()
+
+
+def mlflow_connection(server: MlflowServer, password: str = ADMIN_PASSWORD) -> str:
+    return json.dumps({"conn_type": "mlflow", "host": server.url, "login": "admin", "password": password})
 
 
 @pytest.fixture
 def configured(server: MlflowServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An mlflow connection to the server, a fresh spool, and the connection whose password must not leak."""
-    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": server.url}))
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", mlflow_connection(server))
     monkeypatch.setenv("AIRFLOW__DATAOPS__LINEAGE_SPOOL", str(tmp_path / "spool"))
     monkeypatch.setenv("AIRFLOW_CONN_LINEAGE_SECRET", json.dumps({"conn_type": "generic", "password": SECRET}))
     return tmp_path / "spool"
 
 
-def runs_of(server: MlflowServer, dag_run: Any) -> list[Any]:
-    from mlflow import MlflowClient
+def reader() -> Any:
+    """MLflow's client with the connection's credentials (the server refuses anonymous reads)."""
+    from airflow_dataops.hooks.mlflow import MlflowHook
 
-    client = MlflowClient(tracking_uri=server.url)
+    return MlflowHook().client
+
+
+def runs_of(server: MlflowServer, dag_run: Any) -> list[Any]:
+    client = reader()
     experiment = client.get_experiment_by_name(f"airflow/{dag_run.dag_id}")
     assert experiment is not None
     found = client.search_runs([experiment.experiment_id], filter_string=f"tags.`airflow.run_id` = '{dag_run.run_id}'")
@@ -73,6 +85,7 @@ def test_a_dag_run_and_its_tasks_become_nested_mlflow_runs(
     assert "***" in params["template.op_args"]
     everything = json.dumps([{**r.data.params, **r.data.tags} for r in runs.values()])
     assert SECRET not in everything
+    assert ADMIN_PASSWORD not in everything
 
 
 def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
@@ -86,6 +99,9 @@ def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
         assert dag_run.state == "success"  # lineage never fails a task
         send_all()
         assert Spool(configured).pending() == 3  # the DAG run and its two tasks, kept
+        problem = Spool(configured).problem() or ""
+        assert f"{server.url} does not answer" in problem
+        assert "connection 'mlflow_default'" in problem
     finally:
         server.start()
     import subprocess
@@ -97,6 +113,7 @@ def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
     assert "sent 3 lineage records to the 'mlflow_default' connection; 0 still wait" in sent.stdout
     assert sent.returncode == 0
     assert send_all() == 0
+    assert Spool(configured).problem() is None
     runs = runs_of(server, dag_run)
     assert sorted(r.data.tags.get("airflow.task_id", "") for r in runs) == ["", "extract", "load"]
     # a replay of the same records changes nothing
@@ -110,8 +127,6 @@ def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
 def test_tables_read_and_written_become_mlflow_datasets(
     airflow_db: Path, server: MlflowServer, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mlflow import MlflowClient
-
     from sql_data import embedded_connection, write_sources
 
     sources = write_sources(tmp_path / "data")
@@ -120,7 +135,7 @@ def test_tables_read_and_written_become_mlflow_datasets(
     assert dag_run.state == "success"
     send_all()
     (task_run,) = [r for r in runs_of(server, dag_run) if r.data.tags.get("airflow.task_id") == "totals"]
-    run_inputs = MlflowClient(tracking_uri=server.url).get_run(task_run.info.run_id).inputs
+    run_inputs = reader().get_run(task_run.info.run_id).inputs
     assert run_inputs is not None
     seen = {
         (d.dataset.source, {t.key: t.value for t in d.tags}["mlflow.data.context"]) for d in run_inputs.dataset_inputs
@@ -182,9 +197,7 @@ def test_a_server_killed_during_a_run_loses_and_duplicates_nothing(
         server.stop()
 
     def runs_of_dag(dag_id: str) -> list[Any]:
-        from mlflow import MlflowClient
-
-        client = MlflowClient(tracking_uri=server.url)
+        client = reader()
         try:
             experiment = client.get_experiment_by_name(f"airflow/{dag_id}")
             return list(client.search_runs([experiment.experiment_id])) if experiment else []
@@ -204,3 +217,38 @@ def test_a_server_killed_during_a_run_loses_and_duplicates_nothing(
     assert Spool(configured).pending() == 0
     assert sorted(r.data.tags.get("airflow.task_id", "") for r in runs_of(server, dag_run)) == ["", "extract", "load"]
     assert len(runs_of_dag("lineage_plain")) == before + 3
+
+
+def test_refused_credentials_never_fail_a_task_and_the_next_task_log_says_why(
+    airflow_db: Path,
+    server: MlflowServer,
+    configured: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from airflow_dataops.lineage.spool import Spool
+
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", mlflow_connection(server, password="wrong-pw-5e1"))
+    dag_run = run("lineage_plain")
+    assert dag_run.state == "success"
+    send_all()
+    spool = Spool(configured)
+    assert spool.pending() == 3
+    problem = spool.problem() or ""
+    assert "MLflow refused the credentials" in problem
+    assert "check the login and password (or token) of connection 'mlflow_default'" in problem
+    assert "wrong-pw-5e1" not in problem
+    capfd.readouterr()
+    caplog.clear()
+    run("lineage_plain")  # its tasks' logs carry the warning
+    logged = "".join(capfd.readouterr()) + caplog.text
+    assert "MLflow lineage is not delivered: MLflow refused the credentials" in logged
+    assert "wrong-pw-5e1" not in logged
+    for record in configured.iterdir():  # the spool holds records, never the connection's secret
+        assert "wrong-pw-5e1" not in record.read_text(errors="replace")
+
+    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", mlflow_connection(server))
+    assert send_all() == 6
+    assert spool.problem() is None
+    assert {r.data.tags.get("airflow.task_id", "") for r in runs_of(server, dag_run)} == {"", "extract", "load"}

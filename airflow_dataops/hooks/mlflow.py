@@ -3,7 +3,10 @@
 The connection names a tracking URI: ``host`` holding a full URI (``http://mlflow:5000``,
 ``sqlite:////var/mlflow/mlflow.db``), or host, port and ``schema`` (``http``/``https``);
 the ``tracking_uri`` extra wins over both. The ``experiment`` extra puts every DAG in one
-experiment; by default each DAG gets ``airflow/<dag_id>``.
+experiment; by default each DAG gets ``airflow/<dag_id>``. Credentials: login and password
+are sent as basic auth (MLflow's own auth app); a password without a login is sent as a
+bearer token. They travel only on this hook's requests (see
+:mod:`airflow_dataops.lineage.mlflow_auth`), never through environment variables.
 
 A record is written with MLflow's client (``MlflowClient``): the run is looked up by the
 record's key tag before one is created, params and tags are sent in batches of MLflow's
@@ -13,15 +16,39 @@ record again (a replay from the spool) changes nothing.
 
 from __future__ import annotations
 
+import functools
+import logging
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_dataops.core.lineage import KEY_TAG, LineageRecord
 from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.lineage.mlflow_auth import authorization, authorization_header
 
 BATCH = 100  # MLflow's MAX_PARAMS_TAGS_PER_BATCH
+log = logging.getLogger(__name__)
+
+
+class _AuthorizedClient:
+    """MLflow's client with every call made under the connection's ``Authorization`` header."""
+
+    def __init__(self, client: Any, header: str | None) -> None:
+        self._client, self._header = client, header
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if self._header is None or not callable(attribute):
+            return attribute
+
+        @functools.wraps(attribute)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with authorization(self._header):
+                return attribute(*args, **kwargs)
+
+        return call
 
 
 class MlflowHook(BaseHook):
@@ -41,8 +68,12 @@ class MlflowHook(BaseHook):
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Name the fields for what they mean here."""
         return {
-            "hidden_fields": ["login", "password"],
-            "relabeling": {"host": "Tracking URI or host"},
+            "hidden_fields": [],
+            "relabeling": {
+                "host": "Tracking URI or host",
+                "login": "Username (basic auth)",
+                "password": "Password, or token without a username",
+            },
             "placeholders": {"host": "http://mlflow.example.com:5000", "extra": '{"experiment": "airflow"}'},
         }
 
@@ -50,10 +81,10 @@ class MlflowHook(BaseHook):
     def tracking_uri(self) -> str:
         """The tracking URI the connection names."""
         conn = self.get_connection(self.mlflow_conn_id)
-        if conn.login or conn.password:
+        if conn.login and not conn.password:
             raise InvalidInputError(
-                f"connection {self.mlflow_conn_id!r}", "password", "MLflow authentication is not supported yet",
-                "use a tracking server reachable without credentials (e.g. behind the network boundary)",
+                f"connection {self.mlflow_conn_id!r}", "password", "is empty while a username is set",
+                "set the password (basic auth), or clear the username and put a token in the password",
             )  # fmt: skip
         extra = conn.extra_dejson
         if extra.get("tracking_uri"):
@@ -68,6 +99,18 @@ class MlflowHook(BaseHook):
         return f"{conn.schema or 'http'}://{host}{f':{conn.port}' if conn.port else ''}"
 
     @cached_property
+    def _authorization(self) -> str | None:
+        conn = self.get_connection(self.mlflow_conn_id)
+        header = authorization_header(conn.login, conn.password)
+        uri = urlsplit(self.tracking_uri)
+        if header and uri.scheme == "http" and uri.hostname not in ("127.0.0.1", "localhost", "::1"):
+            log.warning(
+                "MLflow connection %r sends credentials over plain http to %s; use https",
+                self.mlflow_conn_id, uri.hostname,
+            )  # fmt: skip
+        return header
+
+    @cached_property
     def experiment_override(self) -> str | None:
         """One experiment for every DAG, if the connection says so."""
         value = self.get_connection(self.mlflow_conn_id).extra_dejson.get("experiment")
@@ -78,7 +121,7 @@ class MlflowHook(BaseHook):
         """MLflow's own client on the connection's tracking URI."""
         from mlflow import MlflowClient
 
-        return MlflowClient(tracking_uri=self.tracking_uri)
+        return _AuthorizedClient(MlflowClient(tracking_uri=self.tracking_uri), self._authorization)
 
     def reachable(self, timeout: float = 3.0) -> bool:
         """Whether the tracking server answers its health check now (a local store always does).
@@ -90,8 +133,11 @@ class MlflowHook(BaseHook):
 
         if not self.tracking_uri.startswith(("http://", "https://")):
             return True
+        request = urllib.request.Request(f"{self.tracking_uri.rstrip('/')}/health")
+        if self._authorization:
+            request.add_header("Authorization", self._authorization)
         try:
-            with urllib.request.urlopen(f"{self.tracking_uri.rstrip('/')}/health", timeout=timeout) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return bool(answer.status == 200)
         except OSError:
             return False

@@ -211,25 +211,45 @@ def send_spool() -> int:
 
 
 def send_unlocked(spool: Any) -> int:
-    """Send ``spool`` (its sender lock held by the caller); stop at the first failure."""
+    """Send ``spool`` (its sender lock held by the caller); stop at the first failure.
+
+    A failure is noted in the spool, so that the next task's log says why lineage waits.
+    """
     from airflow_dataops.hooks.mlflow import MlflowHook
     from airflow_dataops.lineage.spool import Spool
 
-    hook, sent = MlflowHook(mlflow_conn_id()), 0
+    conn_id = mlflow_conn_id()
+    hook, sent = MlflowHook(conn_id), 0
     if spool.pending() and not hook.reachable():
-        waiting = spool.pending()
-        log.warning("MLflow lineage: %s does not answer; %d records wait in the spool", hook.tracking_uri, waiting)
+        spool.note_problem(
+            f"{hook.tracking_uri} does not answer; check that the tracking server runs and that connection "
+            f"{conn_id!r} names it (host and port, or the tracking_uri extra)"
+        )
+        log.warning("MLflow lineage: %s", spool.problem())
         return 0
     for claimed, record in spool.claim():
         try:
             hook.write(record)
         except Exception as error:
             Spool.release(claimed)
-            log.warning("MLflow lineage: %s not sent (%s); it waits in the spool", record.key, error)
-            break
+            spool.note_problem(_explained(error, conn_id))
+            log.warning("MLflow lineage: %s not sent: %s", record.key, spool.problem())
+            return sent
         Spool.done(claimed)
         sent += 1
+    spool.clear_problem()
     return sent
+
+
+def _explained(error: Exception, conn_id: str) -> str:
+    """What failed, and what to change."""
+    text = " ".join(str(error).split())[:500]
+    if any(code in text for code in ("401", "403", "Unauthorized", "Permission")):
+        return (
+            f"MLflow refused the credentials ({text}); check the login and password (or token) of "
+            f"connection {conn_id!r}"
+        )
+    return f"{text}; the records wait in the spool and are sent again with the next task"
 
 
 def _record(build: Any, *args: Any) -> None:
@@ -245,7 +265,11 @@ def _record(build: Any, *args: Any) -> None:
         from airflow_dataops.lineage.spool import Spool
 
         folder = spool_folder()
-        Spool(folder).put(build(*args))
+        spool = Spool(folder)
+        spool.put(build(*args))
+        problem = spool.problem()
+        if problem:
+            log.warning("MLflow lineage is not delivered: %s. %d records wait in %s", problem, spool.pending(), folder)
         _SENDERS[:] = [sender for sender in _SENDERS if sender.poll() is None]  # reap the finished ones
         sender = subprocess.Popen(
             [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],

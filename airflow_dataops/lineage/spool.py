@@ -21,6 +21,7 @@ from airflow_dataops.core.lineage import LineageRecord
 
 _READY = ".json"
 _CLAIMED = ".claimed"
+_PROBLEM = ".delivery-problem"
 
 
 def _alive(claimed: Path) -> bool:
@@ -93,6 +94,24 @@ class Spool:
             except FileNotFoundError:  # another sender took it
                 continue
             yield claimed, LineageRecord.from_json(claimed.read_text())
+
+    def note_problem(self, text: str) -> None:
+        """Remember why the last send failed, for the next task's log (a sender's own log is seen by nobody)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f"{_PROBLEM}.{os.getpid()}.tmp"
+        temporary.write_text(text)
+        os.replace(temporary, self.folder / _PROBLEM)
+
+    def clear_problem(self) -> None:
+        """Sending works again."""
+        (self.folder / _PROBLEM).unlink(missing_ok=True)
+
+    def problem(self) -> str | None:
+        """Why the last send failed, if it did."""
+        try:
+            return (self.folder / _PROBLEM).read_text()
+        except FileNotFoundError:
+            return None
 
     @staticmethod
     def done(claimed: Path) -> None:
