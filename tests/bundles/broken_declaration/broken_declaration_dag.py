@@ -1,0 +1,12 @@
+"""A valid pod task in a bundle whose supercluster declaration is invalid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+with DAG("broken_declaration", start_date=datetime(2026, 1, 1), schedule=None):
+    SuperclusterPodOperator(task_id="pod", image="python:3.11-slim")
