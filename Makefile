@@ -12,7 +12,7 @@ RUN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test lint typecheck docs unit bench install clean
+.PHONY: demo test lint typecheck docs unit bench install clean chromium
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -36,8 +36,13 @@ typecheck:
 docs:
 	$(RUN)/mkdocs build --strict --site-dir $(CURDIR)/.site
 
-unit:
+unit: chromium
 	$(RUN)/python -m pytest
+
+# The UI test drives Debian's Chromium through Playwright (Playwright's own browser
+# download needs the internet). Installed only when missing; needs root, as in CI.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 bench: install
 	$(RUN)/python benchmarks/import_time.py --update-docs
@@ -49,6 +54,7 @@ bench: install
 	$(RUN)/python benchmarks/trino_streaming.py --update-docs
 	$(RUN)/python benchmarks/materialize_memory.py --update-docs
 	$(RUN)/python benchmarks/lineage_overhead.py --update-docs
+	$(RUN)/python benchmarks/lineage_delivery.py --update-docs
 
 clean:
 	rm -rf .venv .tools .demo .site .mypy_cache .ruff_cache .pytest_cache

@@ -71,6 +71,11 @@ def get_provider_info() -> dict[str, Any]:
         "extra-links": [
             "airflow_dataops.operators._quantum_links.BraketTaskLink",
             "airflow_dataops.operators._quantum_links.IbmJobLink",
+            "airflow_dataops.operators._ui_links.MlflowRunLink",
+            "airflow_dataops.operators._ui_links.SuperclusterTargetLink",
+            "airflow_dataops.operators._ui_links.TrinoQueryLink",
         ],
+        # `airflow dataops ...`: Airflow calls this function on every CLI call; it imports nothing heavy.
+        "cli": ["airflow_dataops.cli.definition.get_dataops_cli_commands"],
         "plugins": [{"name": "airflow_dataops", "plugin-class": "airflow_dataops.plugins.DataopsPlugin"}],
     }

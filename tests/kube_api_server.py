@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import hashlib
 import json
 import os
 import uuid
@@ -82,12 +83,20 @@ class Container:
         return {
             "name": self.name,
             "image": self.spec.get("image", ""),
-            "imageID": "",
+            # Like containerd: once the image is pulled, the repository and its content digest
+            # (derived here from the image name, so a test knows what to expect).
+            "imageID": image_id(self.spec.get("image", "")) if self.started_at is not None else "",
             "ready": self.started_at is not None and self.exit_code is None,
             "restartCount": 0,
             "started": self.started_at is not None and self.exit_code is None,
             "state": state,
         }
+
+
+def image_id(image: str) -> str:
+    """The ``imageID`` the stand-in kubelet reports for ``image``: ``<repository>@sha256:<sha256 of the name>``."""
+    repository = image.split("@", 1)[0].rsplit(":", 1)[0] if "/" in image or ":" in image else image
+    return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
 @dataclass

@@ -245,7 +245,9 @@ def test_operators_materialize_and_read_through_dag_test(airflow_db: Path, serve
     dag_run = run("vd_materialize_trino")
     assert dag_run.state == "success"
     uri = f"trino://{server.host}:{server.port}/warehouse/marts/customer_totals"
-    assert xcom(dag_run, "totals") == {"table": "warehouse.marts.customer_totals", "rows": 2, "asset_uri": uri}
+    written = xcom(dag_run, "totals")
+    (ctas,) = [q["id"] for q in server.queries() if q["sql"].startswith("CREATE TABLE")]
+    assert written == {"table": "warehouse.marts.customer_totals", "rows": 2, "asset_uri": uri, "query_id": ctas}
     assert xcom(dag_run, "count") == [[2]]  # the trino client returns rows as lists
     tags = [q["client_tags"] for q in server.queries()]
     assert all("dag:vd_materialize_trino" in t for t in tags)

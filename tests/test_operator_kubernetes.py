@@ -97,12 +97,12 @@ def when_running(
     return thread
 
 
-def placement(dag_run: Any) -> Any:
+def placement(dag_run: Any, key: str = "placement") -> Any:
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, key="placement").first()
+        row = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id, key=key).first()
         return row.value if row else None
 
 
@@ -143,6 +143,14 @@ def test_fails_over_when_the_pod_is_not_scheduled_in_time(fresh: dict[str, Simul
     # seconds plus the 3 s schedule timeout, never a fixed multi-minute wait
     assert time.monotonic() - started < 60
     assert_nothing_left(fresh)
+    # What ran in the end, for lineage and the UI: the target, the failover, the image's digest.
+    from kube_api_server import image_id
+
+    outcome = placement(dag_run, "placement_outcome")
+    assert outcome["ran_on"] == "middle"
+    assert [f["target"] for f in outcome["failovers"]] == ["cheap"]
+    assert outcome["image"] == "python:3.11-slim"
+    assert outcome["image_digest"] == image_id("python:3.11-slim").split("@")[1]
 
 
 @pytest.mark.parametrize("dag_id", ["sc_sync", "sc_deferrable"])

@@ -124,6 +124,8 @@ class VirtualizedDataHook(DbApiHook):
         self._running: Any = None
         #: The staging table being written, so :meth:`cancel` can drop it.
         self._staging: TableName | None = None
+        #: The Trino query ids this hook ran, oldest first (the operator returns the last one).
+        self.query_ids: list[str] = []
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -369,8 +371,9 @@ class VirtualizedDataHook(DbApiHook):
         self._report_tables(sql_statement)
 
     def _log_query_id(self, cursor: Any) -> None:
-        """Name the Trino query in the task log, so a task try leads to the query in Trino's UI."""
+        """Name the Trino query in the task log (and in ``query_ids``), so a try leads to it in Trino's UI."""
         if getattr(cursor, "query_id", None):
+            self.query_ids.append(str(cursor.query_id))
             self.log.info("Trino query %s (%s)", cursor.query_id, getattr(cursor, "info_uri", ""))
 
     def cancel(self) -> None:
@@ -490,6 +493,7 @@ class VirtualizedDataHook(DbApiHook):
             self._trino_execute(cursor, f"CREATE SCHEMA IF NOT EXISTS {table.quoted_schema()}")
             self.log.info("Writing the result into the staging table %s", staging)
             self._trino_execute(cursor, f"CREATE TABLE {staging.quoted()} AS {sql}", parameters)
+            self._log_query_id(cursor)
             return self.swap_in(staging, table, cursor)
         except BaseException:
             self._cancel_quietly(cursor)

@@ -167,6 +167,12 @@ def _provider_facts(ti: Any) -> dict[str, Any]:
         value = ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=ti.map_index)
         if isinstance(value, dict) and value.get(field):
             facts[tag] = value[field]
+    outcome = ti.xcom_pull(task_ids=ti.task_id, key="placement_outcome", map_indexes=ti.map_index)
+    if isinstance(outcome, dict):
+        facts["dataops.ran_on"] = outcome.get("ran_on")
+        facts["dataops.failovers"] = len(outcome.get("failovers") or ())
+        if outcome.get("image_digest"):
+            facts["version.image_digest"] = outcome["image_digest"]
     result = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)
     if isinstance(result, dict):
         for name in _RESULT_FIELDS:

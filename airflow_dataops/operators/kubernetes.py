@@ -33,6 +33,8 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 
 from airflow_dataops.core.names import TARGET_LABEL
 from airflow_dataops.core.placement_args import PlacementArgs
+from airflow_dataops.operators._openlineage import OpenLineageFacets
+from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -55,11 +57,25 @@ def _placement_args(task_id: object, **given: Any) -> PlacementArgs:
         raise ValueError(f"task {task_id!r}: {error}") from None
 
 
+def _image_digest(pod: Any, container: str) -> str | None:
+    """The content digest (``sha256:...``) of the image ``container`` ran, as the kubelet reported it.
+
+    A tag can be moved to another image; the digest in the pod status names the exact one
+    that ran (``imageID``, e.g. ``docker.io/library/python@sha256:...``).
+    """
+    statuses = getattr(getattr(pod, "status", None), "container_statuses", None) or ()
+    for status in statuses:
+        image_id = getattr(status, "image_id", None) or ""
+        if status.name == container and "@" in image_id:
+            return str(image_id.rsplit("@", 1)[1])
+    return None
+
+
 class FailoverExhaustedError(RuntimeError):
     """Every candidate target was tried and each one failed the pod."""
 
 
-class SuperclusterPodOperator(KubernetesPodOperator):
+class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
     """Run a pod on the best target of the supercluster, explain why, and fail over.
 
     Accepts every argument of ``KubernetesPodOperator`` except ``kubernetes_conn_id``,
@@ -81,10 +97,15 @@ class SuperclusterPodOperator(KubernetesPodOperator):
     :param probe_timeout: seconds a target's API has to answer the probe.
     """
 
+    _openlineage_builder = "pod_lineage"
+    operator_extra_links = (SuperclusterTargetLink(), MlflowRunLink())
+
     template_fields: Sequence[str] = (*KubernetesPodOperator.template_fields, "reads")
     # Class-level defaults so that tasks routed by the cluster policy (whose __init__ was
     # the parent's) have them too.
     _target: Target | None = None
+    #: Targets given up on during this try, with the fault (set when the try starts).
+    _failovers: tuple[dict[str, str], ...] = ()
     _local: LocalProcess | None = None
 
     def __init__(
@@ -168,6 +189,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         # No connection until a target is chosen: the pod is sized without any cluster.
         self.kubernetes_conn_id = None
         self._forget_clients()
+        self._failovers = ()
         resumed = self._reattach(hook, context)
         if resumed is not None:
             target, pod = resumed
@@ -194,14 +216,15 @@ class SuperclusterPodOperator(KubernetesPodOperator):
             if attempt == start and reattach_to is not None:
                 self.pod = reattach_to  # the parent skips creation when it already has a pod
             try:
-                if target.kind == "local":
-                    return self._run_locally(context)
-                return super().execute(context)
+                result = self._run_locally(context) if target.kind == "local" else super().execute(context)
             except Exception as error:
                 fault = fault_of(error, self._latest(self.remote_pod or self.pod))
                 if fault is None:
                     raise
-                self._give_up_on(hook, target, fault, order, attempt, error)
+                self._give_up_on(hook, context, target, fault, order, attempt, error)
+            else:
+                self._record_outcome(context, target)
+                return result
         raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
 
     def trigger_reentry(self, context: Context, event: dict[str, Any]) -> Any:
@@ -213,14 +236,17 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         attempt = int(event.get("dataops_attempt", 0))
         target = order[attempt]
         self._use(target, context, order, attempt)
+        self._failovers = tuple({"target": t.name, "fault": "failed over before deferring"} for t in order[:attempt])
         try:
-            return super().trigger_reentry(context, event)
+            result = super().trigger_reentry(context, event)
         except Exception as error:
             fault = fault_of_event(event, error, self.pod)
             if fault is None:
                 raise
-            self._give_up_on(hook, target, fault, order, attempt, error)
+            self._give_up_on(hook, context, target, fault, order, attempt, error)
             return self._run_with_failover(hook, context, order, start=attempt + 1)
+        self._record_outcome(context, target)
+        return result
 
     def on_kill(self) -> None:
         """Stop a local process, or delete the pod through the parent."""
@@ -263,7 +289,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
         )
         decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
-        context["ti"].xcom_push(key="placement", value=decision.to_dict())
+        self._publish_fact(context, "placement", decision.to_dict())
         return decision
 
     def _sizing_pod(self, context: Context) -> dict[str, Any]:
@@ -317,6 +343,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
     def _give_up_on(
         self,
         hook: SuperclusterHook,
+        context: Context,
         target: Target,
         fault: str,
         order: Sequence[Target],
@@ -339,6 +366,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
                     target.name,
                 )
         hook.forget(target.name)
+        self._failovers = (*self._failovers, {"target": target.name, "fault": fault})
         upcoming = [t.name for t in order[attempt + 1 :]]
         self.log.warning(
             "Failover %d/%d: target %s failed the pod (%s); next: %s",
@@ -349,10 +377,30 @@ class SuperclusterPodOperator(KubernetesPodOperator):
             upcoming[0] if upcoming else "none left",
         )
         if not upcoming:
+            self._record_outcome(context, None)
             raise FailoverExhaustedError(
                 f"task {self.task_id}: tried {', '.join(t.name for t in order)}; each failed the pod "
                 f"(last: {target.name}: {fault}). Add capacity or targets, or raise max_failovers."
             ) from error
+
+    def _record_outcome(self, context: Context, ran_on: Target | None) -> None:
+        """Where the pod ran in the end, the failovers on the way, and the image digest the kubelet ran.
+
+        XCom ``placement_outcome``: read by the lineage listener (MLflow), the OpenLineage
+        facets and the supercluster UI page. ``ran_on`` is ``None`` when every target failed.
+        """
+        image_digest = (
+            _image_digest(self.remote_pod or self.pod, self.base_container_name) if ran_on is not None else None
+        )
+        outcome = {
+            "ran_on": ran_on.name if ran_on is not None else None,
+            "failovers": list(self._failovers),
+            "image": self.image if ran_on is None or ran_on.kind == "kubernetes" else None,
+            "image_digest": image_digest,
+        }
+        if image_digest:
+            self.log.info("Image %s ran as %s", self.image, image_digest)
+        self._publish_fact(context, "placement_outcome", outcome)
 
     def _remember(self, context: Context, pod: k8s.V1Pod) -> None:
         store = context.get("task_state_store")
@@ -386,7 +434,7 @@ class SuperclusterPodOperator(KubernetesPodOperator):
             record["uid"],
             target.name,
         )
-        context["ti"].xcom_push(key="placement", value={"chosen": target.name, "reattached": record})
+        self._publish_fact(context, "placement", {"chosen": target.name, "reattached": record})
         return target, pod
 
     def _run_locally(self, context: Context) -> Any:

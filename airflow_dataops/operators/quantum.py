@@ -27,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.operator import BaseOperator
 
+from airflow_dataops.operators._openlineage import OpenLineageFacets
 from airflow_dataops.operators._quantum_links import BraketTaskLink, IbmJobLink
+from airflow_dataops.operators._ui_links import MlflowRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,7 +42,7 @@ COST_XCOM_KEY = "quantum_cost"
 MAX_XCOM_BYTES = 48 * 1024
 
 
-class QuantumTaskOperator(BaseOperator):
+class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     """Run a quantum circuit on a chosen backend with its cost known and capped beforehand.
 
     :param circuit: OpenQASM 2 or 3 text, a path to a ``.qasm`` file, a Qiskit
@@ -68,7 +70,9 @@ class QuantumTaskOperator(BaseOperator):
         freeing the worker slot while the task queues and runs.
     """
 
-    operator_extra_links = (BraketTaskLink(), IbmJobLink())
+    _openlineage_builder = "quantum_lineage"
+
+    operator_extra_links = (BraketTaskLink(), IbmJobLink(), MlflowRunLink())
 
     template_fields: Sequence[str] = ("circuit", "parameters")
 
@@ -185,7 +189,9 @@ class QuantumTaskOperator(BaseOperator):
             spent = self._spent_in_run(context)
             what = f"the DAG run's remaining budget (run_budget ${self.run_budget:.4f}, ${spent:.4f} already spent):"
             check_budget(estimate, self.run_budget - spent, what)
-        context["ti"].xcom_push(key="quantum_decision", value=decision.to_dict())
+        self._publish_fact(context, "quantum_decision", decision.to_dict())
+        # The budgets this try ran under (the supercluster page shows spend against them).
+        self._publish_fact(context, "quantum_budget", {"max_cost": self.max_cost, "run_budget": self.run_budget})
         return decision
 
     def _braket_unavailable(self, names: list[str]) -> dict[str, str]:
@@ -398,7 +404,7 @@ class QuantumTaskOperator(BaseOperator):
 
     def _publish(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
         context["ti"].xcom_push(key=COST_XCOM_KEY, value=result["cost"]["actual"])
-        return result
+        return self._publish_fact(context, "return_value", result)  # type: ignore[no-any-return]
 
     # ----------------------------------------------------------------- helpers
 

@@ -25,6 +25,8 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_dataops.core.tables import TableName
+from airflow_dataops.operators._openlineage import OpenLineageFacets
+from airflow_dataops.operators._ui_links import MlflowRunLink, TrinoQueryLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -46,7 +48,7 @@ def table_alias(conn_id: str, target_table: str) -> AssetAlias:
     return AssetAlias(name=f"virtualized_data/{conn_id}/{target_table}")
 
 
-class VirtualizedQueryOperator(BaseOperator):
+class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
     """Run Trino SQL on the connection's engine; optionally materialize it into ``target_table``.
 
     :param sql: Trino SQL (a query when ``target_table`` is given; else any statements).
@@ -58,6 +60,9 @@ class VirtualizedQueryOperator(BaseOperator):
     :param deferrable: on Trino, wait for the query in the triggerer instead of a worker slot.
     :param poll_interval: seconds between two polls of a deferred query.
     """
+
+    _openlineage_builder = "query_lineage"
+    operator_extra_links = (TrinoQueryLink(), MlflowRunLink())
 
     template_fields: Sequence[str] = ("sql", "target_table", "parameters")
     template_ext: Sequence[str] = (".sql",)
@@ -113,9 +118,9 @@ class VirtualizedQueryOperator(BaseOperator):
             self.log.info("The embedded engine runs inside the worker: running without deferring")
         if table is None:
             self.hook.run(self.sql, parameters=self.parameters)
-            return {"conn_id": self.conn_id}
+            return self._result(context, {"conn_id": self.conn_id})
         rows = self.hook.materialize(self.sql, str(table), self.parameters)
-        return self._announce(context, table, rows)
+        return self._result(context, self._announce(context, table, rows))
 
     def _defer(self, context: Context, table: TableName | None) -> dict[str, Any]:
         """Submit the query to Trino and hand the waiting to the triggerer (unless it is already done)."""
@@ -155,11 +160,18 @@ class VirtualizedQueryOperator(BaseOperator):
             raise AirflowException(f"Trino query {event['query_id']} {event['status']}: {event['message']}")
         self.log.info("Trino query %s finished", event["query_id"])
         if not staging or not self.target_table:
-            return {"conn_id": self.conn_id, "query_id": event["query_id"], "update_count": event.get("update_count")}
+            done = {"conn_id": self.conn_id, "query_id": event["query_id"], "update_count": event.get("update_count")}
+            return self._result(context, done)
         table = TableName.parse(self.target_table)
         rows = self.hook.swap_in(TableName.parse(staging, "staging table"), table)
         self.log.info("Materialized %d rows into %s", rows, table)
-        return {**self._announce(context, table, rows), "query_id": event["query_id"]}
+        return self._result(context, {**self._announce(context, table, rows), "query_id": event["query_id"]})
+
+    def _result(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        """The task's return value, naming the (last) Trino query it ran, if any."""
+        if "query_id" not in result and self.hook.query_ids:
+            result = {**result, "query_id": self.hook.query_ids[-1]}
+        return self._publish_fact(context, "return_value", result)  # type: ignore[no-any-return]
 
     def _announce(self, context: Context, table: TableName, rows: int) -> dict[str, Any]:
         """Emit the written table as an asset event (through the task's alias) and return what was written."""

@@ -1,0 +1,194 @@
+"""What the page reads from Airflow: the records tasks left (XCom, task instances, task state) and the live targets.
+
+Everything is read, nothing written. The records become
+:class:`~airflow_dataops.core.overview.TaskRun` values for the pure summaries; the
+targets are probed through :class:`~airflow_dataops.hooks.supercluster.SuperclusterHook`
+with a short timeout, so a target that does not answer is shown as unreachable and
+never holds the page up for longer than that timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_dataops.core.overview import (
+    PLACEMENT_OUTCOME_XCOM_KEY,
+    PLACEMENT_STATE_KEY,
+    PLACEMENT_XCOM_KEY,
+    QUANTUM_BUDGET_XCOM_KEY,
+    QUANTUM_COST_XCOM_KEY,
+    QUANTUM_DECISION_XCOM_KEY,
+    TaskRun,
+)
+from airflow_dataops.core.placement import LiveState
+from airflow_dataops.core.supercluster import Supercluster
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+_XCOM_KEYS = (
+    PLACEMENT_XCOM_KEY,
+    PLACEMENT_OUTCOME_XCOM_KEY,
+    QUANTUM_COST_XCOM_KEY,
+    QUANTUM_DECISION_XCOM_KEY,
+    QUANTUM_BUDGET_XCOM_KEY,
+)
+DEFAULT_PROBE_TIMEOUT = 2.0
+
+TiKey = tuple[str, str, str, int]
+
+
+def _setting(name: str, fallback: str) -> str:
+    from airflow.configuration import conf
+
+    return str(conf.get("dataops", name, fallback=fallback))
+
+
+def declaration_path() -> Path:
+    """The declaration the page shows.
+
+    ``AIRFLOW_DATAOPS_SUPERCLUSTER`` (the operator's default too; a relative path is taken
+    from the dags folder), else ``supercluster.yaml`` in the dags folder.
+    """
+    from airflow.configuration import conf
+
+    given = os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER")
+    if given and Path(given).is_absolute():
+        return Path(given)
+    dags_folder = Path(conf.get("core", "dags_folder"))
+    return dags_folder / (given or "supercluster.yaml")
+
+
+def probe_timeout() -> float:
+    """Seconds each target has to answer the page's probe (``[dataops] ui_probe_timeout``, default 2)."""
+    return float(_setting("ui_probe_timeout", str(DEFAULT_PROBE_TIMEOUT)))
+
+
+@dataclass
+class Targets:
+    """The declaration (or why it could not be read) and what the probe saw of each target."""
+
+    path: Path
+    supercluster: Supercluster | None = None
+    error: str | None = None
+    live: dict[str, LiveState] = field(default_factory=dict)
+
+
+def probe_targets(path: Path, timeout: float) -> Targets:
+    """Load the declaration and probe its Kubernetes targets; problems become messages, never errors."""
+    from airflow_dataops.hooks.supercluster import SuperclusterHook
+
+    found = Targets(path)
+    hook = SuperclusterHook(path, probe_timeout=timeout)
+    try:
+        found.supercluster = hook.supercluster
+    except Exception as error:  # a missing or invalid declaration is shown, not raised
+        found.error = f"{type(error).__name__}: {error}"
+        return found
+    if any(t.kind == "kubernetes" for t in found.supercluster.targets):
+        _load_probe_modules()
+    # A probe failure (missing connection, refused, slow) is already an unreachable LiveState.
+    found.live = hook.live_states()
+    return found
+
+
+def _load_probe_modules() -> None:
+    """Import the Kubernetes clients before probing: their first import (about 2 s) must not eat the timeout."""
+    import airflow.providers.cncf.kubernetes.hooks.kubernetes  # noqa: F401
+    import kubernetes_asyncio.client  # noqa: F401
+
+
+def _value(row: Any) -> Any:
+    from airflow.models.xcom import XComModel
+
+    return XComModel.deserialize_value(row)
+
+
+def task_runs(session: Session, since: datetime, dag_ids: Collection[str] | None) -> list[TaskRun]:
+    """The task tries since ``since`` that left a placement or a quantum record, with their timing.
+
+    ``dag_ids`` limits the result to the DAGs the reader may see (``None``: all).
+    """
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select, tuple_
+
+    query = select(XComModel).where(XComModel.key.in_(_XCOM_KEYS), XComModel.timestamp >= since)
+    if dag_ids is not None:
+        query = query.where(XComModel.dag_id.in_(list(dag_ids)))
+    values: dict[TiKey, dict[str, Any]] = {}
+    for row in session.scalars(query):
+        values.setdefault((row.dag_id, row.run_id, row.task_id, row.map_index), {})[row.key] = _value(row)
+    if not values:
+        return []
+    keys = list(values)
+    instances = {
+        (ti.dag_id, ti.run_id, ti.task_id, ti.map_index): ti
+        for ti in session.scalars(
+            select(TaskInstance).where(
+                tuple_(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.map_index).in_(keys)
+            )
+        )
+    }
+    ran_on: dict[TiKey, str] = {}
+    for state in session.scalars(
+        select(TaskStateStoreModel).where(
+            TaskStateStoreModel.key == PLACEMENT_STATE_KEY,
+            tuple_(
+                TaskStateStoreModel.dag_id,
+                TaskStateStoreModel.run_id,
+                TaskStateStoreModel.task_id,
+                TaskStateStoreModel.map_index,
+            ).in_(keys),
+        )
+    ):
+        target = _stored_target(state.value)
+        if target:
+            ran_on[(state.dag_id, state.run_id, state.task_id, state.map_index)] = target
+    return [_task_run(key, found, instances.get(key), ran_on.get(key)) for key, found in values.items()]
+
+
+def _stored_target(raw: str) -> str | None:
+    try:
+        record = json.loads(raw)
+    except (TypeError, ValueError):
+        return None
+    return str(record["target"]) if isinstance(record, dict) and record.get("target") else None
+
+
+def _task_run(key: TiKey, found: dict[str, Any], ti: Any, ran_on: str | None) -> TaskRun:
+    dag_id, run_id, task_id, map_index = key
+    placement = found.get(PLACEMENT_XCOM_KEY)
+    outcome = found.get(PLACEMENT_OUTCOME_XCOM_KEY)
+    decision = found.get(QUANTUM_DECISION_XCOM_KEY)
+    cost = found.get(QUANTUM_COST_XCOM_KEY)
+    budget = found.get(QUANTUM_BUDGET_XCOM_KEY)
+    return TaskRun(
+        dag_id=dag_id,
+        run_id=run_id,
+        task_id=task_id,
+        map_index=map_index,
+        try_number=int(ti.try_number) if ti is not None else 1,
+        state=str(ti.state) if ti is not None and ti.state is not None else None,
+        start=ti.start_date if ti is not None else None,
+        end=ti.end_date if ti is not None else None,
+        placement=placement if isinstance(placement, dict) else None,
+        outcome=outcome if isinstance(outcome, dict) else None,
+        ran_on=ran_on,
+        quantum_cost=float(cost) if isinstance(cost, int | float) else None,
+        quantum_backend=str(decision["chosen"]) if isinstance(decision, dict) and decision.get("chosen") else None,
+        quantum_budget=budget if isinstance(budget, dict) else None,
+    )
+
+
+def quantum_daily_budget() -> float | None:
+    """``[dataops] quantum_daily_budget``: dollars of quantum spend per UTC day the page compares against."""
+    raw = _setting("quantum_daily_budget", "").strip()
+    return float(raw) if raw else None

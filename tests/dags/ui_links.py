@@ -1,0 +1,38 @@
+"""Test DAG for the extra links of airflow_dataops/operators/_ui_links.py, run by tests/test_ui_links.py.
+
+The provider's operators carry these links; this small operator carries all three at once
+and leaves the XCom they read (a ``placement`` decision and a result with a Trino
+``query_id``, as SuperclusterPodOperator and VirtualizedQueryOperator do), so the links are
+checked without a Kubernetes or Trino stand-in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from airflow.sdk import DAG, BaseOperator
+
+from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink, TrinoQueryLink
+
+QUERY_ID = "20260101_120000_00042_abcde"
+
+
+class LinkedOperator(BaseOperator):
+    """Leaves the XCom the links read, like the provider's operators."""
+
+    operator_extra_links = (MlflowRunLink(), TrinoQueryLink(), SuperclusterTargetLink())
+
+    def __init__(self, *, conn_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Push a decision and return a query id."""
+        context["ti"].xcom_push(key="placement", value={"chosen": "cheap", "policies": ["cheapest"]})
+        return {"conn_id": self.conn_id, "query_id": QUERY_ID}
+
+
+with DAG("ui_links", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
+    LinkedOperator(task_id="on_trino", conn_id="vd_links_trino")
+    LinkedOperator(task_id="embedded", conn_id="vd_links_embedded")
