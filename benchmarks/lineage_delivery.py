@@ -96,6 +96,7 @@ def measure(rounds: int) -> str:
     from mlflow_server import start_mlflow_server
 
     folder = Path(tempfile.mkdtemp(prefix="lineage-delivery-"))
+    (folder / "mlflow").mkdir()
     server = start_mlflow_server(folder / "mlflow")
     records = _records()
     spool = Spool(folder / "spool")
