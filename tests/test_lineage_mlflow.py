@@ -124,6 +124,35 @@ def test_records_wait_on_disk_while_mlflow_is_down_and_arrive_once(
     assert len(runs_of(server, dag_run)) == 3
 
 
+def test_the_periodic_sender_delivers_what_waits_until_stopped(
+    airflow_db: Path, server: MlflowServer, configured: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from airflow_dataops.lineage.spool import Spool
+
+    server.stop()
+    try:
+        dag_run = run("lineage_plain")
+        assert Spool(configured).pending() == 3
+        periodic = subprocess.Popen(
+            [sys.executable, "-m", "airflow_dataops.lineage", "send", "--every", "0.5"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    finally:
+        server.start()
+    deadline = time.monotonic() + 120
+    while Spool(configured).pending() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    periodic.send_signal(signal.SIGTERM)
+    out, _ = periodic.communicate(timeout=60)
+    assert periodic.returncode == 0
+    assert "sent 3 lineage records" in out
+    assert len(runs_of(server, dag_run)) == 3
+
+
 def test_tables_read_and_written_become_mlflow_datasets(
     airflow_db: Path, server: MlflowServer, configured: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
