@@ -65,13 +65,22 @@ class SuperclusterHook(BaseHook):
                 ) from None
 
     def live_states(self) -> dict[str, LiveState]:
-        """Every Kubernetes target's live state, probed concurrently (cached for a few seconds)."""
+        """Every Kubernetes target's live state, probed concurrently (cached for a few seconds).
+
+        Each probe's latency goes to the ``dataops.probe.latency.<target>`` metric.
+        """
         probes: dict[str, Probe] = {
             t.name: self._probe_for(t) for t in self.supercluster.targets if t.kind == "kubernetes"
         }
         if not probes:
             return {}
-        return asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=_CACHE))
+        asked = [name for name in probes if _CACHE.get(name) is None]
+        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=_CACHE))
+        from airflow_dataops import observability
+
+        for name in asked:  # a state answered from the cache was not a probe
+            observability.probed(name, states[name].latency_ms, states[name].reachable)
+        return states
 
     @staticmethod
     def forget(target: str) -> None:

@@ -273,9 +273,9 @@ def _record(build: Any, *args: Any) -> None:
         folder = spool_folder()
         spool = Spool(folder)
         spool.put(build(*args))
-        problem = spool.problem()
+        problem, waiting = spool.problem(), spool.pending()
         if problem:
-            log.warning("MLflow lineage is not delivered: %s. %d records wait in %s", problem, spool.pending(), folder)
+            log.warning("MLflow lineage is not delivered: %s. %d records wait in %s", problem, waiting, folder)
         _SENDERS[:] = [sender for sender in _SENDERS if sender.poll() is None]  # reap the finished ones
         sender = subprocess.Popen(
             [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],
@@ -285,6 +285,10 @@ def _record(build: Any, *args: Any) -> None:
         _SENDERS.append(sender)
     except Exception as error:
         log.warning("MLflow lineage: the record was not made: %s", error)
+        return
+    from airflow_dataops.lineage.backlog import report_backlog
+
+    report_backlog(folder, waiting, problem, args[0])  # the backlog gauge, and a notification when it grows
 
 
 @hookimpl

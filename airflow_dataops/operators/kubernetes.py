@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from airflow_dataops.core.placement import Decision
     from airflow_dataops.core.supercluster import Target
     from airflow_dataops.hooks.supercluster import SuperclusterHook
+    from airflow_dataops.observability import Notifiers
 
 PLACEMENT_STATE_KEY = "airflow_dataops_placement"
 DEFAULT_DECLARATION = "supercluster.yaml"
@@ -95,6 +96,10 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
     :param team: the team the task runs for, checked against target entitlements.
     :param max_failovers: how many times to move to the next candidate after a disruption.
     :param probe_timeout: seconds a target's API has to answer the probe.
+    :param on_failover_callback: a notifier (e.g. ``SlackNotifier``), a callable taking the
+        context, or a list of them, called each time a target fails the pod, with the
+        event under ``dataops_event`` in the context (failed and next target, fault). A
+        failing notifier is logged and never fails the task.
     """
 
     _openlineage_builder = "pod_lineage"
@@ -107,6 +112,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
     #: Targets given up on during this try, with the fault (set when the try starts).
     _failovers: tuple[dict[str, str], ...] = ()
     _local: LocalProcess | None = None
+    on_failover_callback: Notifiers = None
 
     def __init__(
         self,
@@ -122,6 +128,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         team: str | None = None,
         max_failovers: int = 2,
         probe_timeout: float = 5.0,
+        on_failover_callback: Notifiers = None,
         **kwargs: Any,
     ) -> None:
         for chosen_per_target in ("kubernetes_conn_id", "in_cluster", "config_file", "cluster_context"):
@@ -145,6 +152,8 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
             max_failovers=max_failovers,
             probe_timeout=probe_timeout,
         )
+        if on_failover_callback is not None:  # the class default otherwise: nothing more to do at parse time
+            self.on_failover_callback = on_failover_callback
 
     @classmethod
     def route(
@@ -290,6 +299,9 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
         self._publish_fact(context, "placement", decision.to_dict())
+        from airflow_dataops import observability
+
+        observability.placement_decided(context, decision.chosen.target, decision.chosen.pool)
         return decision
 
     def _sizing_pod(self, context: Context) -> dict[str, Any]:
@@ -375,6 +387,17 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
             target.name,
             fault,
             upcoming[0] if upcoming else "none left",
+        )
+        from airflow_dataops import observability
+
+        observability.failover(
+            context,
+            self.on_failover_callback,
+            failed=target.name,
+            fault=fault,
+            next_target=upcoming[0] if upcoming else None,
+            tried=[t.name for t in order[: attempt + 1]],
+            attempt=attempt + 1,
         )
         if not upcoming:
             self._record_outcome(context, None)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from airflow_dataops.core.quantum.devices import BackendDecision
     from airflow_dataops.core.quantum.pricing import CostEstimate
+    from airflow_dataops.observability import Notifiers
 
 STATE_KEY = "airflow_dataops_quantum_run"
 COST_XCOM_KEY = "quantum_cost"
@@ -68,6 +69,11 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     :param poll_interval: seconds between state checks of a cloud task.
     :param deferrable: wait for a cloud task in the triggerer (``BraketTaskTrigger``),
         freeing the worker slot while the task queues and runs.
+    :param on_budget_refusal_callback: a notifier (e.g. ``SlackNotifier``), a callable
+        taking the context, or a list of them, called when the task refuses to submit
+        because the estimate is over ``max_cost`` or the run's remaining ``run_budget``,
+        with the event under ``dataops_event`` in the context. A failing notifier is
+        logged and never changes the outcome.
     """
 
     _openlineage_builder = "quantum_lineage"
@@ -75,6 +81,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     operator_extra_links = (BraketTaskLink(), IbmJobLink(), MlflowRunLink())
 
     template_fields: Sequence[str] = ("circuit", "parameters")
+    on_budget_refusal_callback: Notifiers = None
 
     def __init__(
         self,
@@ -94,6 +101,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         ibm_quantum_conn_id: str = "ibm_quantum_default",
         poll_interval: float = 5.0,
         deferrable: bool = False,
+        on_budget_refusal_callback: Notifiers = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -118,6 +126,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         self._cloud_task: Any = None
         self._context: Any = None
         self._record: dict[str, Any] | None = None
+        if on_budget_refusal_callback is not None:
+            self.on_budget_refusal_callback = on_budget_refusal_callback
 
     def execute(self, context: Context) -> Any:
         """Validate, decide, estimate and cap, run (or return the finished run of a previous try)."""
@@ -162,8 +172,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         return source
 
     def _decide(self, context: Context, qubits: int) -> BackendDecision:
-        from airflow_dataops.core.quantum.devices import choose_device
-        from airflow_dataops.core.quantum.pricing import check_budget
+        from airflow_dataops.core.quantum.devices import DeviceError, choose_device
+        from airflow_dataops.core.quantum.pricing import BudgetExceededError, check_budget
 
         def decide(unavailable: dict[str, str]) -> BackendDecision:
             return choose_device(
@@ -177,22 +187,64 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
                 unavailable=unavailable,
             )
 
-        decision = decide({})
-        if decision.chosen.provider == "braket" and decision.chosen.kind != "local":
-            # Only when a Braket device would be chosen is Braket asked which devices are online.
-            decision = decide(self._braket_unavailable([d.name for d, _ in decision.ranked]))
+        try:
+            decision = decide({})
+            if decision.chosen.provider == "braket" and decision.chosen.kind != "local":
+                # Only when a Braket device would be chosen is Braket asked which devices are online.
+                decision = decide(self._braket_unavailable([d.name for d, _ in decision.ranked]))
+        except DeviceError as error:
+            self._refused_by_max_cost(context, qubits, error)
+            raise
         estimate = decision.ranked[0][1]
         self.log.info("Backend: %s\n%s", decision.chosen.name, decision.explain())
         self.log.info("Estimated cost: %s", estimate.breakdown)
-        check_budget(estimate, self.max_cost, "the task's budget (max_cost)")
+        budgets: list[tuple[str, float, str]] = []
+        if self.max_cost is not None:
+            budgets.append(("max_cost", self.max_cost, "the task's budget (max_cost)"))
         if self.run_budget is not None:
             spent = self._spent_in_run(context)
             what = f"the DAG run's remaining budget (run_budget ${self.run_budget:.4f}, ${spent:.4f} already spent):"
-            check_budget(estimate, self.run_budget - spent, what)
+            budgets.append(("run_budget", self.run_budget - spent, what))
+        for budget, limit, what in budgets:
+            try:
+                check_budget(estimate, limit, what)
+            except BudgetExceededError as error:
+                self._refused(context, budget, estimate, limit, str(error))
+                raise
         self._publish_fact(context, "quantum_decision", decision.to_dict())
         # The budgets this try ran under (the supercluster page shows spend against them).
         self._publish_fact(context, "quantum_budget", {"max_cost": self.max_cost, "run_budget": self.run_budget})
         return decision
+
+    def _refused_by_max_cost(self, context: Context, qubits: int, error: Exception) -> None:
+        """Report a refusal when no candidate was left only because each was over ``max_cost``."""
+        from airflow_dataops.core.quantum.devices import choose_device
+
+        if self.max_cost is None:
+            return
+        try:
+            unbounded = choose_device(
+                self.candidates, qubits, self.shots, classical_max_qubits=self.classical_max_qubits,
+                price_overrides=self._prices(),
+            )  # fmt: skip
+        except Exception:  # nothing could run it whatever the budget: not a budget refusal
+            return
+        cheapest = min((estimate for _, estimate in unbounded.ranked), key=lambda e: e.amount)
+        if cheapest.amount > self.max_cost:
+            self._refused(context, "max_cost", cheapest, self.max_cost, str(error))
+
+    def _refused(self, context: Context, budget: str, estimate: CostEstimate, limit: float, detail: str) -> None:
+        from airflow_dataops import observability
+
+        observability.budget_refused(
+            context,
+            self.on_budget_refusal_callback,
+            budget=budget,
+            backend=estimate.device,
+            estimate=estimate.amount,
+            limit=limit,
+            detail=detail,
+        )
 
     def _braket_unavailable(self, names: list[str]) -> dict[str, str]:
         """Braket devices among ``names`` that are not ONLINE now, with their status; queue sizes are logged."""
@@ -268,6 +320,9 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         result = self._fit_into_xcom(result)
         self._store(context, {**record, "state": "completed", "result": result})
         self.log.info("%s on %s completed; cost %s", record["task_id"], record["device"], actual.breakdown)
+        from airflow_dataops import observability
+
+        observability.quantum_spent(context, record["device"], actual.amount)  # only here: a reused result cost nothing
         return self._publish(context, result)
 
     def _run_braket(
