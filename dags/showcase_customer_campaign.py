@@ -35,10 +35,12 @@ from airflow_dataops.operators.virtualized_data import VirtualizedQueryOperator
 from customer_campaign.prepare import CLEAN, impute_sql
 
 DAG_ID = "showcase_customer_campaign"
+# --8<-- [start:howto_data_connection]
 #: The embedded engine in the demo (scripts/run_demo.py defines it); a Trino connection in production.
 DATA_CONN_ID = "showcase_data"
 #: The published table, as the asset that downstream DAGs can be scheduled on.
 CAMPAIGN_TARGETS = Asset("trino://localhost:8080/warehouse/campaign/targets")
+# --8<-- [end:howto_data_connection]
 DEFAULT_WORKDIR = os.environ.get(
     "DATAOPS_SHOWCASE_DIR", os.path.join(os.environ.get("AIRFLOW_HOME", "~/airflow"), "showcase")
 )
@@ -79,11 +81,15 @@ def detect_missing_values(raw: dict[str, str]) -> dict[str, int]:
     return detect_missing_values(VirtualizedDataHook(DATA_CONN_ID), raw["table"])
 
 
+# --8<-- [start:howto_operator_virtualized_query]
 def impute_missing_values() -> VirtualizedQueryOperator:
     """Fill the gaps inside the engine and write the clean table, an asset of its own."""
     return VirtualizedQueryOperator(
         task_id="impute_missing_values", conn_id=DATA_CONN_ID, sql=impute_sql(), target_table=CLEAN
     )
+
+
+# --8<-- [end:howto_operator_virtualized_query]
 
 
 @task
@@ -232,6 +238,7 @@ def optimise_the_campaign(profiles_path: Any) -> Any:
 # --- publish ---------------------------------------------------------------------
 
 
+# --8<-- [start:howto_hook_virtualized_data]
 @task(outlets=[CAMPAIGN_TARGETS])
 def write_target_list(plan: dict[str, Any], run_dir: str) -> dict[str, Any]:
     """Write the customers the campaign will contact: a table in the warehouse, and its CSV hand-over."""
@@ -242,6 +249,9 @@ def write_target_list(plan: dict[str, Any], run_dir: str) -> dict[str, Any]:
     hook = VirtualizedDataHook(DATA_CONN_ID)
     count = write_target_list(hook, [int(s) for s in plan["segments"]], out)
     return {"targets_path": str(out), "targets": count, "targets_table": hook.table_asset_uri(TARGETS)}
+
+
+# --8<-- [end:howto_hook_virtualized_data]
 
 
 @task

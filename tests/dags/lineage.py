@@ -14,6 +14,7 @@ from airflow.sdk import DAG, task
 from airflow_dataops.operators.virtualized_data import VirtualizedQueryOperator
 
 
+# --8<-- [start:howto_lineage_plain]
 @task
 def extract(secret: str, rows: Any) -> int:
     """A task whose rendered arguments include a secret."""
@@ -28,8 +29,10 @@ def load(count: Any) -> str:
 
 with DAG("lineage_plain", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
     load(extract("{{ conn.lineage_secret.password }}", "{{ 21 }}"))
+# --8<-- [end:howto_lineage_plain]
 
 
+# --8<-- [start:howto_lineage_sql]
 @task
 def report() -> int:
     """Reads the table the first task wrote, and one of the tables it read (lineage per task)."""
@@ -55,3 +58,4 @@ with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["t
         target_table="warehouse.marts.customer_totals",
     )
     totals >> report()
+# --8<-- [end:howto_lineage_sql]

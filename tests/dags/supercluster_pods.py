@@ -15,6 +15,7 @@ from kubernetes.client import models as k8s
 
 from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 
+# --8<-- [start:howto_supercluster_pod]
 # The pod prints its target's region (an override), works a while, then exits.
 POD_SCRIPT = (
     "import os, sys, time\n"
@@ -45,16 +46,25 @@ def pod_task(**kwargs: object) -> SuperclusterPodOperator:
     )
 
 
+# --8<-- [end:howto_supercluster_pod]
+
+
+# --8<-- [start:howto_supercluster_sync]
 PARAMS = {"seconds": 0.5, "exit_code": 0}
 
 with DAG("sc_sync", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task()
+# --8<-- [end:howto_supercluster_sync]
 
+# --8<-- [start:howto_supercluster_deferrable]
 with DAG("sc_deferrable", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task(deferrable=True)
+# --8<-- [end:howto_supercluster_deferrable]
 
+# --8<-- [start:howto_supercluster_entitlement]
 with DAG("sc_not_entitled", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task(supercluster="supercluster_restricted.yaml", team="analytics")
+# --8<-- [end:howto_supercluster_entitlement]
 
 
 class CrashAfterCreation(KubernetesPodOperatorCallback):
@@ -78,5 +88,7 @@ with DAG("sc_retry", start_date=datetime(2026, 1, 1), schedule=None, params=PARA
 with DAG("sc_unknown_connection", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task(supercluster="supercluster_unknown_connection.yaml")
 
+# --8<-- [start:howto_supercluster_no_fit]
 with DAG("sc_no_fit", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task(task_id="huge", container_resources=k8s.V1ResourceRequirements(requests={"cpu": "64"}))
+# --8<-- [end:howto_supercluster_no_fit]

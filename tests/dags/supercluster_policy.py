@@ -9,6 +9,7 @@ from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
 
+# --8<-- [start:howto_cluster_policy]
 def plain_pod(task_id: str) -> KubernetesPodOperator:
     """An ordinary KPO task as found in existing DAGs (it names its own connection)."""
     return KubernetesPodOperator(
@@ -27,3 +28,4 @@ with DAG("legacy_routed", start_date=datetime(2026, 1, 1), schedule=None, tags=[
 
 with DAG("legacy_untouched", start_date=datetime(2026, 1, 1), schedule=None):
     plain_pod("existing_task")
+# --8<-- [end:howto_cluster_policy]

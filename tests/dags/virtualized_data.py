@@ -13,11 +13,13 @@ from airflow.sdk import DAG
 
 from airflow_dataops.operators.virtualized_data import VirtualizedQueryOperator
 
+# --8<-- [start:howto_virtualized_federated_sql]
 FEDERATED = """
 SELECT c.name, sum(o.amount) AS total
 FROM crm.public.customers AS c JOIN lake.sales.orders AS o ON o.customer_id = c.id
 GROUP BY c.name
 """
+# --8<-- [end:howto_virtualized_federated_sql]
 ENDLESS = (
     "SELECT count(*) AS n FROM warehouse.main.big AS a CROSS JOIN warehouse.main.big AS b "
     "WHERE (a.x * 7 + b.x) % 1000003 = 17"
@@ -36,6 +38,7 @@ def dag(dag_id: str) -> DAG:
 
 
 for engine in ("embedded", "trino"):
+    # --8<-- [start:howto_virtualized_materialize]
     with dag(f"vd_materialize_{engine}"):
         totals = VirtualizedQueryOperator(
             task_id="totals", conn_id=f"vd_{engine}", sql=FEDERATED, target_table="{{ params.target }}"
@@ -44,7 +47,9 @@ for engine in ("embedded", "trino"):
             task_id="count", conn_id=f"vd_{engine}", sql="SELECT count(*) FROM {{ params.target }}"
         )
         totals >> count
+    # --8<-- [end:howto_virtualized_materialize]
 
+    # --8<-- [start:howto_virtualized_timeout]
     with dag(f"vd_timeout_{engine}"):
         VirtualizedQueryOperator(
             task_id="endless",
@@ -53,9 +58,12 @@ for engine in ("embedded", "trino"):
             target_table="{{ params.target }}",
             execution_timeout=timedelta(seconds=3),
         )
+    # --8<-- [end:howto_virtualized_timeout]
 
+# --8<-- [start:howto_virtualized_deferrable]
 with dag("vd_deferred_trino"):
     VirtualizedQueryOperator(
         task_id="totals", conn_id="vd_trino", sql=FEDERATED, target_table="{{ params.target }}",
         deferrable=True, poll_interval=0.2,
     )  # fmt: skip
+# --8<-- [end:howto_virtualized_deferrable]
