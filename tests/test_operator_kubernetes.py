@@ -236,3 +236,31 @@ def test_the_cluster_policy_routes_existing_dags_without_edits(fresh: dict[str, 
     assert placement(dag_run)["chosen"] == "cheap"
     assert counts(fresh) == {"cheap": 1, "middle": 0, "dear": 0}
     assert_nothing_left(fresh)
+
+
+def test_spread_places_away_from_the_target_running_our_pods(fresh: dict[str, SimulatedCluster]) -> None:
+    """``spread`` counts this provider's pods the probe sees on each target (label airflow-dataops/target)."""
+    from kubernetes import client as k8s
+    from kubernetes.client import ApiClient, Configuration
+
+    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.hooks.supercluster import SuperclusterHook
+
+    cheap = fresh["cheap"]
+    configuration = Configuration(host=cheap.url, api_key={"authorization": f"Bearer {cheap.token}"})
+    api = k8s.CoreV1Api(ApiClient(configuration))
+    pod = k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name="earlier-task", labels={"airflow-dataops/target": "cheap"}),
+        spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="base", image="python:3.11", command=["sleep", "30"])]),
+    )
+    api.create_namespaced_pod("jobs", pod)
+    try:
+        hook = SuperclusterHook(TEST_DAGS_FOLDER / "supercluster.yaml", probe_timeout=5)
+        needs = Requirements(cpu=0.5, memory_gib=0.5, dag_tags=frozenset({"test"}))
+        assert hook.decide(needs, ["cheapest"]).chosen.target == "cheap"
+        spread = hook.decide(needs, ["spread", "cheapest"])
+        assert spread.chosen.target == "middle"  # cheap runs one of ours; middle is the cheapest of the rest
+        assert [c.scores["spread"] for c in spread.candidates] == [0.0, 0.0, 1.0]
+    finally:
+        api.delete_namespaced_pod("earlier-task", "jobs")
+    assert_nothing_left(fresh)

@@ -88,9 +88,16 @@ class SuperclusterHook(BaseHook):
         _CACHE.invalidate(target)
 
     def decide(self, requirements: Requirements, policies: Sequence[str], preference: Sequence[str] = ()) -> Decision:
-        """Probe, then rank the targets for ``requirements``."""
+        """Probe, then rank the targets for ``requirements``.
+
+        ``spread`` counts, per target, this provider's pods the probe saw there (pending or
+        running, by their ``airflow-dataops/target`` label): the live measure of where
+        recent placements went, shared by every worker without any bookkeeping of ours.
+        """
+        live = self.live_states()
+        recent = {name: state.running_tasks for name, state in live.items()}
         return decide(
-            self.supercluster, requirements, live=self.live_states(), policies=policies, preference=preference
+            self.supercluster, requirements, live=live, policies=policies, preference=preference, recent=recent
         )
 
     def _probe_for(self, target: Target) -> Probe:
