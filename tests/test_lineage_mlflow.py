@@ -80,6 +80,7 @@ def test_a_dag_run_and_its_tasks_become_nested_mlflow_runs(
         assert nested.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert nested.data.tags["airflow.try_number"] == "1"
         assert nested.data.tags["airflow.state"] == "success"
+        assert nested.data.tags["airflow.executor"]  # the task's executor, else [core] executor
         assert nested.data.metrics["duration_s"] >= 0
     params = runs["extract"].data.params
     assert "***" in params["template.op_args"]

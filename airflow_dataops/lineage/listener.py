@@ -44,6 +44,13 @@ def _setting(name: str, fallback: str) -> str:
     return str(conf.get("dataops", name, fallback=fallback))
 
 
+def _setting_of(section: str, name: str) -> str | None:
+    from airflow.providers.common.compat.sdk import conf
+
+    value = conf.get(section, name, fallback=None)
+    return str(value) if value else None
+
+
 def mlflow_conn_id() -> str:
     """The connection lineage goes to."""
     return _setting("mlflow_conn_id", "mlflow_default")
@@ -91,6 +98,7 @@ def task_record(ti: Any, state: str) -> LineageRecord:
         "airflow.map_index": ti.map_index,
         "airflow.operator": type(task).__name__,
         "airflow.queue": getattr(task, "queue", None),
+        "airflow.executor": getattr(task, "executor", None) or _setting_of("core", "executor"),
         "airflow.state": state,
         "airflow.bundle_name": getattr(getattr(ti, "bundle_instance", None), "name", None),
         "airflow.bundle_version": getattr(getattr(ti, "bundle_instance", None), "version", None),
