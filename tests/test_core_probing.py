@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +72,49 @@ def test_cache_serves_fresh_answers_and_expires() -> None:
 def test_timeout_must_be_positive() -> None:
     with pytest.raises(ValueError, match="probe timeout must be positive"):
         asyncio.run(probe_all({}, timeout=0))
+
+
+def test_a_shared_cache_serves_every_process_of_the_machine(tmp_path: Path) -> None:
+    """Two caches on one file stand for two processes: what one probed, the other reads without probing."""
+    from airflow_dataops.core.probing import SharedProbeCache
+
+    now = [1000.0]
+    calls: list[str] = []
+
+    def probe(name: str) -> Probe:
+        async def answer() -> LiveState:
+            calls.append(name)
+            return LiveState(free={"general": (1.5, 2.0, 1)}, pending_pods=2, running_tasks=3)
+
+        return answer
+
+    first = SharedProbeCache(tmp_path / "live.json", ttl=10, clock=lambda: now[0])
+    second = SharedProbeCache(tmp_path / "live.json", ttl=10, clock=lambda: now[0])
+    probes = {name: probe(name) for name in ("a", "b")}
+    asyncio.run(probe_all(probes, cache=first))
+    assert calls == ["a", "b"]
+    read = asyncio.run(probe_all(probes, cache=second))
+    assert calls == ["a", "b"]  # nothing probed again
+    assert read["a"].free == {"general": (1.5, 2.0, 1)}
+    assert (read["a"].pending_pods, read["a"].running_tasks) == (2, 3)
+    second.invalidate("a")  # a failover away from a: no later process may read it back
+    third = SharedProbeCache(tmp_path / "live.json", ttl=10, clock=lambda: now[0])
+    asyncio.run(probe_all(probes, cache=third))
+    assert calls == ["a", "b", "a"]
+    now[0] += 11  # older than the ttl: probed again
+    asyncio.run(probe_all(probes, cache=SharedProbeCache(tmp_path / "live.json", ttl=10, clock=lambda: now[0])))
+    assert calls == ["a", "b", "a", "a", "b"]
+
+
+def test_an_unreadable_shared_cache_is_an_empty_one(tmp_path: Path) -> None:
+    from airflow_dataops.core.probing import SharedProbeCache
+
+    (tmp_path / "live.json").write_text("{not json")
+    cache = SharedProbeCache(tmp_path / "live.json")
+    cache.refresh()
+    assert cache.get("a") is None
+    cache.put("a", LiveState(reachable=False, error="refused"))
+    cache.flush()
+    again = SharedProbeCache(tmp_path / "live.json")
+    again.refresh()
+    assert again.get("a") == LiveState(reachable=False, error="refused")

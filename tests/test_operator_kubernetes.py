@@ -45,7 +45,7 @@ def fresh(clusters: dict[str, SimulatedCluster]) -> dict[str, SimulatedCluster]:
 
     for cluster in clusters.values():
         cluster.control("reset", {})
-    supercluster._CACHE._entries.clear()
+    supercluster.probe_cache().clear()
     return clusters
 
 
@@ -264,3 +264,36 @@ def test_spread_places_away_from_the_target_running_our_pods(fresh: dict[str, Si
     finally:
         api.delete_namespaced_pod("earlier-task", "jobs")
     assert_nothing_left(fresh)
+
+
+def test_decisions_read_the_snapshot_the_prober_keeps(
+    fresh: dict[str, SimulatedCluster], venv_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``airflow dataops probe`` writes the machine's snapshot; a decision then asks no cluster."""
+    import subprocess
+
+    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.hooks.supercluster import SuperclusterHook, probe_cache
+
+    declaration = TEST_DAGS_FOLDER / "supercluster.yaml"
+    monkeypatch.setenv("AIRFLOW__DATAOPS__LIVE_STATE_SNAPSHOT", str(tmp_path / "live-state.json"))
+    done = subprocess.run(
+        [str(venv_bin / "airflow"), "dataops", "probe", str(declaration)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "probed 4 targets into" in done.stdout
+    assert "unreachable: none" in done.stdout
+    asked = {name: len(cluster.requests()) for name, cluster in fresh.items()}
+    decision = SuperclusterHook(declaration).decide(
+        Requirements(cpu=0.5, memory_gib=0.5, dag_tags=frozenset({"test"})), ["cheapest"]
+    )
+    assert decision.chosen.target == "cheap"
+    assert {name: len(cluster.requests()) for name, cluster in fresh.items()} == asked  # no cluster was asked
+    probe_cache().clear()
+
+    monkeypatch.delenv("AIRFLOW__DATAOPS__LIVE_STATE_SNAPSHOT")
+    refused = subprocess.run(
+        [str(venv_bin / "airflow"), "dataops", "probe", str(declaration)], capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert "[dataops] live_state_snapshot is not set" in refused.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def get_dataops_cli_commands() -> list[Any]:
-    """``airflow dataops check PATH [--output text|json] [--annotations github]``."""
+    """``airflow dataops check PATH [--output text|json] [--annotations github]`` and ``airflow dataops probe``."""
     from airflow.cli.cli_config import ActionCommand, Arg, GroupCommand, lazy_load_command
 
     arg: Callable[..., Any] = Arg  # Airflow's Arg is not annotated
@@ -44,4 +44,19 @@ def get_dataops_cli_commands() -> list[Any]:
             ),
         ),
     )
-    return [GroupCommand(name="dataops", help="airflow-dataops tools", subcommands=(check,))]
+    probe = ActionCommand(
+        name="probe",
+        help="Probe the supercluster's targets into the live-state snapshot, once or every N seconds",
+        description=(
+            "Probe every Kubernetes target of the declaration and write the answers to the file named by "
+            "[dataops] live_state_snapshot, which placement decisions on this machine read while it is fresh. "
+            "With --every, go on until SIGTERM: a sidecar or service per worker machine."
+        ),
+        func=lazy_load_command("airflow_dataops.cli.probe.probe_command"),
+        args=(
+            arg(("declaration",), help="The supercluster.yaml to probe"),
+            arg(("--every",), help="Seconds between probes (default: probe once)", type=float, default=None),
+            arg(("--timeout",), help="Seconds each target has to answer (default 5)", type=float, default=5.0),
+        ),
+    )
+    return [GroupCommand(name="dataops", help="airflow-dataops tools", subcommands=(check, probe))]

@@ -20,11 +20,30 @@ from airflow.sdk.bases.hook import BaseHook
 from airflow_dataops.core.declaration import load_supercluster
 from airflow_dataops.core.live_state import live_state_from_cluster
 from airflow_dataops.core.placement import Decision, LiveState, Requirements, decide
-from airflow_dataops.core.probing import Probe, ProbeCache, probe_all
+from airflow_dataops.core.probing import Probe, ProbeCache, SharedProbeCache, probe_all
 from airflow_dataops.core.supercluster import Supercluster, SuperclusterConfigError, Target
 
+PROBE_TTL = 10.0
 # One cache per worker process: tasks starting together on a worker share one probe.
-_CACHE = ProbeCache(ttl=10.0)
+_CACHE = ProbeCache(ttl=PROBE_TTL)
+_SHARED: dict[str, SharedProbeCache] = {}
+
+
+def probe_cache() -> ProbeCache:
+    """The cache decisions read: the machine's shared file when ``[dataops] live_state_snapshot`` names one.
+
+    With the file, every process of the worker machine shares the answers, and
+    ``airflow dataops probe --every N`` keeps them fresh so that a decision reads the file
+    instead of probing the clusters.
+    """
+    from airflow.providers.common.compat.sdk import conf
+
+    path = conf.get("dataops", "live_state_snapshot", fallback=None)
+    if not path:
+        return _CACHE
+    if path not in _SHARED:
+        _SHARED[path] = SharedProbeCache(path, ttl=PROBE_TTL)
+    return _SHARED[path]
 
 
 class SuperclusterHook(BaseHook):
@@ -74,8 +93,10 @@ class SuperclusterHook(BaseHook):
         }
         if not probes:
             return {}
-        asked = [name for name in probes if _CACHE.get(name) is None]
-        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=_CACHE))
+        cache = probe_cache()
+        cache.refresh()
+        asked = [name for name in probes if cache.get(name) is None]
+        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=cache))
         from airflow_dataops import observability
 
         for name in asked:  # a state answered from the cache was not a probe
@@ -85,7 +106,7 @@ class SuperclusterHook(BaseHook):
     @staticmethod
     def forget(target: str) -> None:
         """Drop a target's cached state, e.g. after it failed a pod."""
-        _CACHE.invalidate(target)
+        probe_cache().invalidate(target)
 
     def decide(self, requirements: Requirements, policies: Sequence[str], preference: Sequence[str] = ()) -> Decision:
         """Probe, then rank the targets for ``requirements``.
@@ -99,6 +120,16 @@ class SuperclusterHook(BaseHook):
         return decide(
             self.supercluster, requirements, live=live, policies=policies, preference=preference, recent=recent
         )
+
+    def refresh_live_states(self) -> dict[str, LiveState]:
+        """Probe every Kubernetes target now, whatever the cache holds, and store the answers in it."""
+        cache = probe_cache()
+        probes = {t.name: self._probe_for(t) for t in self.supercluster.targets if t.kind == "kubernetes"}
+        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout))
+        for name, state in states.items():
+            cache.put(name, state)
+        cache.flush()
+        return states
 
     def _probe_for(self, target: Target) -> Probe:
         async def probe() -> LiveState:
