@@ -111,7 +111,8 @@ def main() -> int:
         f"(then open http://localhost:5000, experiment airflow/{DAG_ID})\n"
         f"  Airflow UI        AIRFLOW_HOME={env['AIRFLOW_HOME']} AIRFLOW__CORE__DAGS_FOLDER={REPO / 'dags'} "
         f"DATAOPS_SHOWCASE_DIR={env['DATAOPS_SHOWCASE_DIR']} AIRFLOW_CONN_SHOWCASE_DATA='{SHOWCASE_DATA_CONNECTION}' "
-        f"{BIN / 'airflow'} standalone   (then open http://localhost:8080)"
+        f"{BIN / 'airflow'} standalone   (then open http://localhost:8080; the 'Supercluster' entry of the "
+        "navigation shows the targets, the run's placement decision and its spend)"
     )
     return 0
 
