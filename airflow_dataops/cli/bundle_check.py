@@ -246,20 +246,7 @@ def _check_pod(task: Any, where: _Where, report: Report, declarations: _Declarat
     except Exception as error:  # what the parent refuses to build, it would refuse at run time too
         where.add(report, "placement", Finding(f"the pod cannot be built: {type(error).__name__}: {error}"))
         return
-    placement = task.placement
-    findings = placement_findings(
-        supercluster,
-        pod,
-        policies=placement.policies,
-        preference=placement.preference,
-        gpu_type=placement.gpu_type,
-        features=placement.features,
-        reads=task.reads,
-        allowed_regions=placement.allowed_regions,
-        max_hourly_price=placement.max_hourly_price,
-        team=placement.team,
-        dag_tags=sorted(where.dag.tags or ()),
-    )
+    findings = placement_findings(supercluster, pod, task.placement, reads=task.reads, dag_tags=where.dag.tags or ())
     for finding in findings:
         where.add(report, "placement", finding)
 

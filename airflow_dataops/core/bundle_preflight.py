@@ -5,7 +5,7 @@ would hit at run time, as :class:`Finding` objects, without running or submittin
 anything and without the network:
 
 - :func:`placement_findings`: the pod's requirements (sized by
-  :func:`~airflow_dataops.core.requirements.requirements_from_pod`) against the
+  :meth:`~airflow_dataops.core.placement_args.PlacementArgs.requirements`) against the
   declaration, through :func:`~airflow_dataops.core.placement.decide` with no live
   state, so a task whose every target is unfit or not entitled fails the check;
 - :func:`quantum_findings`: the circuit read, bound and measured by
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from airflow_dataops.core.placement_args import PlacementArgs
 from airflow_dataops.core.supercluster import InvalidInputError, Supercluster
 
 PLACEHOLDER = "__jinja__"
@@ -65,33 +66,21 @@ def is_templated(value: object) -> bool:
 def placement_findings(
     supercluster: Supercluster,
     pod: Mapping[str, Any],
+    placement: PlacementArgs,
     *,
-    policies: Sequence[str],
-    preference: Sequence[str] = (),
-    gpu_type: str | None = None,
-    features: Iterable[str] = (),
     reads: Iterable[str] = (),
-    allowed_regions: Iterable[str] = (),
-    max_hourly_price: float | None = None,
-    team: str | None = None,
     dag_tags: Iterable[str] = (),
 ) -> list[Finding]:
     """Whether at least one declared target can run the pod and the task is entitled to it."""
     from airflow_dataops.core.placement import PlacementError, decide
-    from airflow_dataops.core.requirements import requirements_from_pod
 
     try:
-        requirements = requirements_from_pod(
+        requirements = placement.requirements(
             pod,
-            gpu_type=gpu_type,
-            features=features,
             reads=[uri for uri in reads if not is_templated(uri)],  # ranking only, never feasibility
-            allowed_regions=allowed_regions,
-            max_hourly_price=max_hourly_price,
-            team=team,
             dag_tags=dag_tags,
         )
-        decide(supercluster, requirements, live=None, policies=policies, preference=preference)
+        decide(supercluster, requirements, live=None, policies=placement.policies, preference=placement.preference)
     except (PlacementError, InvalidInputError) as error:
         return [Finding(str(error))]
     return []

@@ -7,9 +7,14 @@ tasks pays it per task at every parse. Cheap to import (no other core module).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow_dataops.core.names import POLICIES
+
+if TYPE_CHECKING:
+    from airflow_dataops.core.placement import Requirements
 
 
 @dataclass(frozen=True)
@@ -37,3 +42,24 @@ class PlacementArgs:
             raise ValueError(f"probe_timeout must be positive, got {self.probe_timeout}")
         if self.max_hourly_price is not None and self.max_hourly_price < 0:
             raise ValueError(f"max_hourly_price must be >= 0, got {self.max_hourly_price}")
+
+    def requirements(
+        self, pod: Mapping[str, Any], *, reads: Iterable[str] = (), dag_tags: Iterable[str] = ()
+    ) -> Requirements:
+        """What the task needs: ``pod`` sized as the scheduler would, plus these placement extras.
+
+        The one place the operator (at run time) and ``airflow dataops check`` (before
+        deployment) turn a task's arguments into requirements, so the two cannot drift.
+        """
+        from airflow_dataops.core.requirements import requirements_from_pod
+
+        return requirements_from_pod(
+            pod,
+            gpu_type=self.gpu_type,
+            features=self.features,
+            reads=reads,
+            allowed_regions=self.allowed_regions,
+            max_hourly_price=self.max_hourly_price,
+            team=self.team,
+            dag_tags=dag_tags,
+        )

@@ -282,20 +282,8 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         return Path(context["dag"].fileloc).parent / path
 
     def _decide(self, hook: SuperclusterHook, context: Context) -> Decision:
-        from airflow_dataops.core.requirements import requirements_from_pod
-
         pod = self._sizing_pod(context)
-        dag_tags = sorted(context["dag"].tags or ())
-        requirements = requirements_from_pod(
-            pod,
-            gpu_type=self.placement.gpu_type,
-            features=self.placement.features,
-            reads=self.reads,
-            allowed_regions=self.placement.allowed_regions,
-            max_hourly_price=self.placement.max_hourly_price,
-            team=self.placement.team,
-            dag_tags=dag_tags,
-        )
+        requirements = self.placement.requirements(pod, reads=self.reads, dag_tags=sorted(context["dag"].tags or ()))
         decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
         self._publish_fact(context, "placement", decision.to_dict())
