@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from airflow_dataops.core.quantum.circuits import CircuitError, bind, fingerprint, load_circuit
-from airflow_dataops.core.quantum.devices import DeviceError, choose_device, device
+from airflow_dataops.core.quantum.devices import DeviceError, OverBudgetError, choose_device, device
 from airflow_dataops.core.quantum.local_run import run_local
 from airflow_dataops.core.quantum.pricing import BudgetExceededError, check_budget, estimate_cost
 
@@ -134,6 +134,13 @@ def test_small_circuits_run_classically_and_wide_ones_are_excluded() -> None:
     assert wide.excluded["aer_simulator"] == "the circuit has 33 qubits, the device 30"
     with pytest.raises(DeviceError, match="no candidate can run this circuit"):
         choose_device(["aer_simulator"], qubits=40, shots=10)
+    with pytest.raises(DeviceError) as too_wide:
+        choose_device(["aer_simulator"], qubits=40, shots=10, budget=0.0)
+    assert not isinstance(too_wide.value, OverBudgetError)  # the circuit, not the budget, left nothing
+    with pytest.raises(OverBudgetError, match="over the budget") as over:
+        choose_device([forte, "aer_simulator"], qubits=33, shots=100, budget=1.0)
+    assert over.value.cheapest.device == forte
+    assert over.value.cheapest.amount == pytest.approx(8.3)
 
 
 def test_unknown_device_and_bad_shots_are_refused() -> None:

@@ -172,7 +172,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         return source
 
     def _decide(self, context: Context, qubits: int) -> BackendDecision:
-        from airflow_dataops.core.quantum.devices import DeviceError, choose_device
+        from airflow_dataops.core.quantum.devices import OverBudgetError, choose_device
         from airflow_dataops.core.quantum.pricing import BudgetExceededError, check_budget
 
         def decide(unavailable: dict[str, str]) -> BackendDecision:
@@ -192,46 +192,26 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
             if decision.chosen.provider == "braket" and decision.chosen.kind != "local":
                 # Only when a Braket device would be chosen is Braket asked which devices are online.
                 decision = decide(self._braket_unavailable([d.name for d, _ in decision.ranked]))
-        except DeviceError as error:
-            self._refused_by_max_cost(context, qubits, error)
+        except OverBudgetError as error:  # every candidate that fits is over max_cost
+            assert self.max_cost is not None  # no budget, nothing can be over it
+            self._refused(context, "max_cost", error.cheapest, self.max_cost, str(error))
             raise
         estimate = decision.ranked[0][1]
         self.log.info("Backend: %s\n%s", decision.chosen.name, decision.explain())
         self.log.info("Estimated cost: %s", estimate.breakdown)
-        budgets: list[tuple[str, float, str]] = []
-        if self.max_cost is not None:
-            budgets.append(("max_cost", self.max_cost, "the task's budget (max_cost)"))
+        # max_cost was applied by the device choice: the chosen estimate is within it.
         if self.run_budget is not None:
             spent = self._spent_in_run(context)
             what = f"the DAG run's remaining budget (run_budget ${self.run_budget:.4f}, ${spent:.4f} already spent):"
-            budgets.append(("run_budget", self.run_budget - spent, what))
-        for budget, limit, what in budgets:
             try:
-                check_budget(estimate, limit, what)
+                check_budget(estimate, self.run_budget - spent, what)
             except BudgetExceededError as error:
-                self._refused(context, budget, estimate, limit, str(error))
+                self._refused(context, "run_budget", estimate, self.run_budget - spent, str(error))
                 raise
         self._publish_fact(context, "quantum_decision", decision.to_dict())
         # The budgets this try ran under (the supercluster page shows spend against them).
         self._publish_fact(context, "quantum_budget", {"max_cost": self.max_cost, "run_budget": self.run_budget})
         return decision
-
-    def _refused_by_max_cost(self, context: Context, qubits: int, error: Exception) -> None:
-        """Report a refusal when no candidate was left only because each was over ``max_cost``."""
-        from airflow_dataops.core.quantum.devices import choose_device
-
-        if self.max_cost is None:
-            return
-        try:
-            unbounded = choose_device(
-                self.candidates, qubits, self.shots, classical_max_qubits=self.classical_max_qubits,
-                price_overrides=self._prices(),
-            )  # fmt: skip
-        except Exception:  # nothing could run it whatever the budget: not a budget refusal
-            return
-        cheapest = min((estimate for _, estimate in unbounded.ranked), key=lambda e: e.amount)
-        if cheapest.amount > self.max_cost:
-            self._refused(context, "max_cost", cheapest, self.max_cost, str(error))
 
     def _refused(self, context: Context, budget: str, estimate: CostEstimate, limit: float, detail: str) -> None:
         from airflow_dataops import observability

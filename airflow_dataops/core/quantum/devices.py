@@ -56,6 +56,17 @@ class DeviceError(InvalidInputError):
         super().__init__(f"device {device!r}", field_name, problem, fix)
 
 
+class OverBudgetError(DeviceError):
+    """Some candidates could run the circuit, but each one's estimate is over the budget.
+
+    ``cheapest`` is the lowest of those estimates: what the budget would need to be.
+    """
+
+    def __init__(self, device: str, field_name: str, problem: str, fix: str, cheapest: CostEstimate) -> None:
+        super().__init__(device, field_name, problem, fix)
+        self.cheapest = cheapest
+
+
 def device(name: str) -> Device:
     """The facts of ``name``; an unknown device is an error naming the known ones."""
     if name in DEVICES:
@@ -130,6 +141,7 @@ def choose_device(
     device to why it cannot take work now (offline, retired).
     """
     ranked: list[tuple[Device, CostEstimate]] = []
+    over_budget: list[CostEstimate] = []
     excluded: dict[str, str] = {}
     for name in candidates:
         d = device(name)
@@ -144,13 +156,16 @@ def choose_device(
         estimate = estimate_cost(name, shots, 0 if d.kind == "local" else expected_seconds, price_overrides)
         if budget is not None and estimate.amount > budget:
             excluded[name] = f"estimated ${estimate.amount:.4f}, over the budget ${budget:.4f}"
+            over_budget.append(estimate)
             continue
         ranked.append((d, estimate))
     if not ranked:
         reasons = "\n".join(f"  - {name}: {why}" for name, why in excluded.items())
-        raise DeviceError(
-            ", ".join(candidates), "backend", f"no candidate can run this circuit:\n{reasons}", "see the reasons above"
-        )
+        problem = f"no candidate can run this circuit:\n{reasons}"
+        if over_budget:  # a budget, not the circuit, left nothing
+            cheapest = min(over_budget, key=lambda e: e.amount)
+            raise OverBudgetError(", ".join(candidates), "backend", problem, "see the reasons above", cheapest)
+        raise DeviceError(", ".join(candidates), "backend", problem, "see the reasons above")
     small = qubits <= classical_max_qubits
 
     def order(item: tuple[Device, CostEstimate]) -> tuple[int, int, float, str]:
