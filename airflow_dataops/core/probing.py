@@ -90,6 +90,7 @@ class SharedProbeCache(ProbeCache):
     def __init__(self, path: str | Path, ttl: float = 10.0, clock: Callable[[], float] = time.time) -> None:
         super().__init__(ttl, clock)
         self.path = Path(path)
+        self._read_version: int | None = None  # the file's mtime when last taken in
 
     def _read(self) -> dict[str, tuple[float, LiveState]]:
         try:
@@ -99,7 +100,14 @@ class SharedProbeCache(ProbeCache):
             return {}
 
     def refresh(self) -> None:
-        """Load the file: entries newer than this process's win."""
+        """Load the file, unless it has not changed since: entries newer than this process's win."""
+        try:
+            version = self.path.stat().st_mtime_ns
+        except OSError:
+            return
+        if version == self._read_version:
+            return
+        self._read_version = version
         for name, (at, state) in self._read().items():
             if name not in self._entries or self._entries[name][0] < at:
                 self._entries[name] = (at, state)
