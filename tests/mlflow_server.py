@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,11 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from loopback import free_port
 
 
 @dataclass
@@ -95,6 +90,6 @@ class MlflowServer:
 
 def start_mlflow_server(folder: Path, admin_password: str | None = None) -> MlflowServer:
     """A fresh server on a free port, storing under ``folder`` (with basic auth if ``admin_password``)."""
-    server = MlflowServer(folder, _free_port(), admin_password=admin_password)
+    server = MlflowServer(folder, free_port(), admin_password=admin_password)
     server.start()
     return server

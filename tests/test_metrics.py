@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import pytest
 
 from conftest import REPO_ROOT, TEST_DAGS_FOLDER
 from kube_clusters import start_cluster
+from loopback import free_port
 from statsd_listener import Received, StatsdListener
 
 PREFIX = "airflow.dataops"  # Airflow's [metrics] statsd_prefix, then ours
@@ -52,12 +52,6 @@ class Run:
         return [n for n in self.notifications if n["event"]["event"] == kind]
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def run(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     folder = tmp_path_factory.mktemp("metrics")
@@ -72,9 +66,7 @@ def run(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
         "AIRFLOW__METRICS__STATSD_PORT": str(listener.port),
         "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",  # tags ride in the name, for the listener to see
-        "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(
-            {"conn_type": "mlflow", "host": f"http://127.0.0.1:{_closed_port()}"}
-        ),
+        "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps({"conn_type": "mlflow", "host": f"http://127.0.0.1:{free_port()}"}),
         "AIRFLOW__DATAOPS__LINEAGE_SPOOL": str(folder / "spool"),
         "AIRFLOW__DATAOPS__LINEAGE_BACKLOG_THRESHOLD": "2",
         "AIRFLOW__DATAOPS__LINEAGE_BACKLOG_NOTIFIER": "file_notifier.BACKLOG_NOTIFIER",

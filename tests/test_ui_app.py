@@ -49,19 +49,17 @@ def client(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     from airflow.api_fastapi.app import create_app, purge_cached_app
 
     cheap = start_cluster("cheap", "k8s_ui_cheap", cpu="4", memory="8Gi")
-    saved = dict(os.environ)
-    for key, value in (cheap.connection_env(), down_connection_env()):
-        os.environ[key] = value
-    os.environ["AIRFLOW_DATAOPS_SUPERCLUSTER"] = str(write_declaration(tmp_path_factory.mktemp("sc"), cheap))
-    os.environ["AIRFLOW__DATAOPS__QUANTUM_DAILY_BUDGET"] = "1.25"
-    os.environ.pop("AIRFLOW_CONN_MLFLOW_DEFAULT", None)
     try:
-        with TestClient(create_app("core")) as test_client:
-            yield test_client
+        with pytest.MonkeyPatch.context() as env:
+            for key, value in (cheap.connection_env(), down_connection_env()):
+                env.setenv(key, value)
+            env.setenv("AIRFLOW_DATAOPS_SUPERCLUSTER", str(write_declaration(tmp_path_factory.mktemp("sc"), cheap)))
+            env.setenv("AIRFLOW__DATAOPS__QUANTUM_DAILY_BUDGET", "1.25")
+            env.delenv("AIRFLOW_CONN_MLFLOW_DEFAULT", raising=False)
+            with TestClient(create_app("core")) as test_client:
+                yield test_client
     finally:
         purge_cached_app()
-        os.environ.clear()
-        os.environ.update(saved)
         cheap.stop()
 
 

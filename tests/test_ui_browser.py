@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import pytest
 
 from conftest import DAGS_FOLDER, REPO_ROOT
 from kube_clusters import SimulatedCluster, start_cluster
+from loopback import free_port
 from mlflow_server import MlflowServer, start_mlflow_server
 from ui_supercluster import down_connection_env, write_declaration
 
@@ -41,12 +41,6 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 ARTIFACTS = REPO_ROOT / ".artifacts"
 VIEWER_PASSWORD = "viewer-password-of-the-ui-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -72,17 +66,15 @@ def mlflow(cheap: SimulatedCluster, tmp_path_factory: pytest.TempPathFactory) ->
     environment (which the api-server inherits)."""
     folder = tmp_path_factory.mktemp("ui")
     mlflow = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
-    saved = dict(os.environ)
-    for key, value in (cheap.connection_env(), down_connection_env()):
-        os.environ[key] = value
-    os.environ["AIRFLOW_DATAOPS_SUPERCLUSTER"] = str(write_declaration(folder, cheap, with_missing=False))
-    os.environ["AIRFLOW_CONN_MLFLOW_DEFAULT"] = json.dumps({"conn_type": "mlflow", "host": mlflow.url})
-    os.environ["AIRFLOW__DATAOPS__LINEAGE_SPOOL"] = str(folder / "spool")
     try:
-        yield mlflow
+        with pytest.MonkeyPatch.context() as env:
+            for key, value in (cheap.connection_env(), down_connection_env()):
+                env.setenv(key, value)
+            env.setenv("AIRFLOW_DATAOPS_SUPERCLUSTER", str(write_declaration(folder, cheap, with_missing=False)))
+            env.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": mlflow.url}))
+            env.setenv("AIRFLOW__DATAOPS__LINEAGE_SPOOL", str(folder / "spool"))
+            yield mlflow
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
         mlflow.stop()
 
 
@@ -148,7 +140,7 @@ def scene(mlflow: MlflowServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
     folder = tmp_path_factory.mktemp("api-server")
     dag_run = _run_showcase(folder / "showcase")
     _send_lineage(dict(os.environ))
-    port = _free_port()
+    port = free_port()
     process = _start_api_server(dict(os.environ), folder, port)
     base = f"http://127.0.0.1:{port}"
     try:

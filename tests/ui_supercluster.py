@@ -10,23 +10,17 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 from kube_clusters import SimulatedCluster
+from loopback import free_port
 
 DOWN_CONN_ID = "k8s_ui_down"
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # closed again when the block ends: nothing listens there
-
-
 def down_connection_env() -> tuple[str, str]:
     """An ``AIRFLOW_CONN_*`` variable whose kubeconfig points at a port where nothing listens."""
-    server = f"http://127.0.0.1:{_closed_port()}"
+    server = f"http://127.0.0.1:{free_port()}"
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
