@@ -90,3 +90,14 @@ def test_mlflow_registers_the_header_provider_through_its_entry_point() -> None:
     from airflow_dataops.lineage.mlflow_auth import ConnectionAuthHeaderProvider
 
     assert any(isinstance(p, ConnectionAuthHeaderProvider) for p in _request_header_provider_registry)
+
+
+def test_a_running_sender_is_seen_so_no_second_one_is_started(tmp_path: Path) -> None:
+    from airflow_dataops.lineage.spool import Spool
+
+    spool = Spool(tmp_path / "spool")
+    assert not spool.sender_running()
+    with spool.sending(wait=True) as got:
+        assert got
+        assert spool.sender_running()
+    assert not spool.sender_running()

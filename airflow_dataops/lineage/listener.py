@@ -285,12 +285,13 @@ def _record(build: Any, *args: Any) -> None:
         if problem:
             log.warning("MLflow lineage is not delivered: %s. %d records wait in %s", problem, waiting, folder)
         _SENDERS[:] = [sender for sender in _SENDERS if sender.poll() is None]  # reap the finished ones
-        sender = subprocess.Popen(
-            [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
-        _SENDERS.append(sender)
+        if not spool.sender_running():  # a running sender loops until the spool is empty: no second one
+            sender = subprocess.Popen(
+                [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+            _SENDERS.append(sender)
     except Exception as error:
         log.warning("MLflow lineage: the record was not made: %s", error)
         return

@@ -72,6 +72,11 @@ class Spool:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
+    def sender_running(self) -> bool:
+        """Whether a sender holds the spool's lock now: it sends what is written before it stops."""
+        with self.sending(wait=False) as got:
+            return not got
+
     def pending(self) -> int:
         """How many records wait (claimed or not)."""
         if not self.folder.is_dir():
