@@ -79,6 +79,9 @@ def _run(lineage: bool) -> list[float]:
         )
         if out.returncode != 0:
             raise SystemExit(f"run failed:\n{out.stderr[-3000:]}")
+        if lineage:  # the detached sender outlives the run: let it finish before the home is removed
+            send = [sys.executable, "-m", "airflow_dataops.lineage", "send"]
+            subprocess.run(send, env=env, capture_output=True, check=False)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         if result["state"] != "success":
             raise SystemExit(f"the DAG run ended {result['state']}")
