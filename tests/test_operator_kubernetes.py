@@ -223,6 +223,21 @@ def test_bad_input_fails_before_any_pod(
     assert counts(fresh) == {"cheap": 0, "middle": 0, "dear": 0}
 
 
+def test_mapped_tasks_are_each_placed(fresh: dict[str, SimulatedCluster]) -> None:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dag_run = run("sc_mapped")
+    assert dag_run.state == "success"
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(run_id=dag_run.run_id, dag_id="sc_mapped", key="placement").all()
+    assert sorted(row.map_index for row in rows) == [0, 1]
+    assert {row.value["chosen"] for row in rows} == {"cheap"}
+    assert all(row.value["policies"] == ["cheapest", "fastest_start"] for row in rows)
+    assert counts(fresh) == {"cheap": 2, "middle": 0, "dear": 0}
+    assert_nothing_left(fresh)
+
+
 def test_the_cluster_policy_routes_existing_dags_without_edits(fresh: dict[str, SimulatedCluster]) -> None:
     from airflow.dag_processing.dagbag import DagBag
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,86 @@ def test_policy_selects_plain_kpo_by_tag_queue_or_label_only() -> None:
         in_cluster = KubernetesPodOperator(task_id="c", image="i", queue="multi", in_cluster=True)
     policy(in_cluster)
     assert in_cluster.in_cluster is None, "a routed task must reach its target, not the cluster it runs in"
+
+
+def _pod_task_state(task: Any) -> dict[str, Any]:
+    """What a built task carries that matters for running it (its whole state, minus object identities)."""
+    skip = {"_dag", "task_group", "upstream_task_ids", "downstream_task_ids", "_BaseOperator__init_kwargs"}
+    return {key: value for key, value in vars(task).items() if key not in skip}
+
+
+def test_a_task_built_directly_equals_one_built_through_init() -> None:
+    """The fast construction (as KubernetesPodOperator, then adopted) gives what __init__ gives."""
+    from airflow.sdk import DAG
+
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    class WithOwnInit(SuperclusterPodOperator):  # built the ordinary way, through __init__
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+
+    def notify(context: Any) -> None: ...
+
+    arguments: dict[str, Any] = {
+        "image": "python:3.11-slim",
+        "cmds": ["python", "-c", "print(1)"],
+        "policies": ["data_local", "cheapest"],
+        "reads": ["s3://lake/a"],
+        "gpu_type": "a100",
+        "max_failovers": 1,
+        "on_failover_callback": notify,
+    }
+    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args={"team": "ml", "retries": 2}):
+        direct = SuperclusterPodOperator(task_id="t", **arguments)
+    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args={"team": "ml", "retries": 2}):
+        through_init = WithOwnInit(task_id="t", **arguments)
+    assert type(direct) is SuperclusterPodOperator
+    assert type(through_init) is WithOwnInit
+    assert direct.placement.team == "ml", "placement arguments come from default_args too"
+    assert direct.retries == 2
+    assert _pod_task_state(direct) == _pod_task_state(through_init)
+    assert direct.dag.task_dict["t"] is direct
+
+
+def test_placement_arguments_merge_default_args_as_airflow_does() -> None:
+    from airflow.sdk import DAG, TaskGroup
+
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    def notify(context: Any) -> None: ...
+
+    dag_defaults = {"team": "ml", "policies": ["fastest_start"], "on_failover_callback": notify}
+    group_defaults: Any = {"team": "research"}
+    with (
+        DAG("defaults", start_date=datetime(2026, 1, 1), schedule=None, default_args=dag_defaults),
+        TaskGroup("group", default_args=group_defaults),
+    ):
+        grouped = SuperclusterPodOperator(task_id="grouped", image="i")
+        own = SuperclusterPodOperator(task_id="own", image="i", default_args={"max_failovers": 0})
+        explicit = SuperclusterPodOperator(task_id="explicit", image="i", team="ops", policies=["cheapest"])
+    assert (grouped.placement.team, grouped.placement.policies) == ("research", ("fastest_start",))
+    assert grouped.on_failover_callback is notify
+    assert (own.placement.team, own.placement.max_failovers) == ("research", 0)
+    assert (explicit.placement.team, explicit.placement.policies) == ("ops", ("cheapest",))
+
+
+def test_a_reads_xcomarg_makes_its_producer_upstream() -> None:
+    from airflow.sdk import DAG, task
+
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    with DAG("xcom_reads", start_date=datetime(2026, 1, 1), schedule=None):
+
+        @task
+        def locate() -> str:
+            return "s3://lake/today"
+
+        pod = SuperclusterPodOperator(task_id="pod", image="i", reads=[locate()])  # type: ignore[list-item]
+    assert pod.upstream_task_ids == {"locate"}
+
+
+def test_a_policy_name_given_as_a_string_is_refused_with_the_fix() -> None:
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    with pytest.raises(ValueError, match=r"task 't': policies must be a list of names.*write \['cheapest'\]"):
+        SuperclusterPodOperator(task_id="t", image="i", policies="cheapest")

@@ -25,11 +25,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk.bases.operator import BaseOperatorMeta
 
 from airflow_dataops.core.names import TARGET_LABEL
 from airflow_dataops.core.placement_args import PlacementArgs
@@ -50,12 +53,92 @@ PLACEMENT_STATE_KEY = "airflow_dataops_placement"
 DEFAULT_DECLARATION = "supercluster.yaml"
 
 
-def _placement_args(task_id: object, **given: Any) -> PlacementArgs:
-    """The validated placement arguments, the error naming the task."""
+# The arguments SuperclusterPodOperator takes on top of KubernetesPodOperator's.
+_PLACEMENT_FIELDS = frozenset(field.name for field in fields(PlacementArgs))
+_PLACEMENT_KWARGS = _PLACEMENT_FIELDS | {"reads", "on_failover_callback"}
+_SEQUENCE_FIELDS = ("policies", "preference", "features", "allowed_regions")
+# Each target's connection supplies these: a task must not pin them.
+_CHOSEN_PER_TARGET = ("kubernetes_conn_id", "in_cluster", "config_file", "cluster_context")
+_CHOSEN_PER_TARGET_SET = frozenset(_CHOSEN_PER_TARGET)
+
+
+def _refuse_per_target_arguments(given: Mapping[str, Any]) -> None:
+    for name in _CHOSEN_PER_TARGET:
+        if given.get(name) is not None:
+            raise ValueError(
+                f"SuperclusterPodOperator chooses the cluster, so '{name}' cannot be set on "
+                f"task {given.get('task_id')!r}; declare the connection as a target in supercluster.yaml"
+            )
+
+
+@lru_cache(maxsize=1024)
+def _shared_placement_args(items: tuple[tuple[str, Any], ...]) -> PlacementArgs:
+    """One frozen ``PlacementArgs`` per distinct set of arguments (the tasks of a DAG mostly share one)."""
+    return PlacementArgs(**dict(items))
+
+
+def _placement_args(task_id: object, given: dict[str, Any]) -> PlacementArgs:
+    """The validated placement arguments, the error naming the task (``given`` is consumed)."""
+    if not given:
+        return _shared_placement_args(())
     try:
-        return PlacementArgs(**given)
+        for name in _SEQUENCE_FIELDS:
+            value = given.get(name)
+            if value is not None:
+                if isinstance(value, str):
+                    raise ValueError(f"{name} must be a list of names, got the string {value!r}; write [{value!r}]")
+                given[name] = tuple(value)
+        key = tuple(sorted(given.items()))
+        try:
+            hash(key)
+        except TypeError:  # an unhashable value: no sharing, PlacementArgs names what is wrong
+            return PlacementArgs(**given)
+        return _shared_placement_args(key)
     except (TypeError, ValueError) as error:
         raise ValueError(f"task {task_id!r}: {error}") from None
+
+
+def _placement_defaults(task: KubernetesPodOperator, task_default_args: Any) -> dict[str, Any]:
+    """The placement arguments that ``default_args`` (DAG, task group, task) give, merged as Airflow merges them."""
+    dag, group = task.get_dag(), task.task_group
+    if not (task_default_args or (dag and dag.default_args) or (group and group.default_args)):
+        return {}
+    layers = (dag.default_args if dag else None, group.default_args if group else None, task_default_args)
+    if all(not layer or _PLACEMENT_KWARGS.isdisjoint(layer) for layer in layers):
+        return {}
+    from airflow.sdk.bases.operator import get_merged_defaults
+
+    merged, _ = get_merged_defaults(dag=dag, task_group=group, task_params=None, task_default_args=task_default_args)
+    return {name: merged[name] for name in _PLACEMENT_KWARGS.intersection(merged)}
+
+
+class _BuiltAsKubernetesPodOperator(BaseOperatorMeta):
+    """Builds a SuperclusterPodOperator task as a plain KubernetesPodOperator task, then gives it its class.
+
+    Why: DAG parse time. Each of the ~140 attribute writes of a task's construction goes
+    through ``BaseOperator.__setattr__``, which looks ``_convert_<name>`` up through the
+    whole class hierarchy (a name built at run time misses CPython's attribute cache), and
+    each class with its own ``__init__`` adds a pass of Airflow's ``apply_defaults``. A
+    subclass costs some 6 to 12% on a DAG of pod tasks before it does anything of its own
+    (``benchmarks/parse_overhead.py``). Built as its parent, a task costs what a
+    KubernetesPodOperator costs, then takes its placement arguments and its class, exactly
+    as tasks routed by the cluster policy do (:meth:`SuperclusterPodOperator.route`).
+
+    A subclass that defines its own ``__init__`` is built the ordinary way, through
+    ``SuperclusterPodOperator.__init__``, with the same result.
+    """
+
+    if not TYPE_CHECKING:  # type checkers keep the operator's own signature
+
+        def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+            if cls.__init__ is not SuperclusterPodOperator.__init__:
+                return super().__call__(*args, **kwargs)
+            if not _CHOSEN_PER_TARGET_SET.isdisjoint(kwargs):
+                _refuse_per_target_arguments(kwargs)
+            given = {name: kwargs.pop(name) for name in _PLACEMENT_KWARGS.intersection(kwargs)}
+            task = KubernetesPodOperator(*args, **kwargs)
+            defaults = _placement_defaults(task, kwargs.get("default_args"))
+            return cls._adopt(task, {**defaults, **given} if defaults else given)
 
 
 def _image_digest(pod: Any, container: str) -> str | None:
@@ -76,7 +159,7 @@ class FailoverExhaustedError(RuntimeError):
     """Every candidate target was tried and each one failed the pod."""
 
 
-class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
+class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclass=_BuiltAsKubernetesPodOperator):
     """Run a pod on the best target of the supercluster, explain why, and fail over.
 
     Accepts every argument of ``KubernetesPodOperator`` except ``kubernetes_conn_id``,
@@ -113,6 +196,9 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
     _failovers: tuple[dict[str, str], ...] = ()
     _local: LocalProcess | None = None
     on_failover_callback: Notifiers = None
+    #: Validated placement arguments and the URIs the task reads (set when the task is built).
+    placement: PlacementArgs
+    reads: list[Any]
 
     def __init__(
         self,
@@ -131,29 +217,22 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         on_failover_callback: Notifiers = None,
         **kwargs: Any,
     ) -> None:
-        for chosen_per_target in ("kubernetes_conn_id", "in_cluster", "config_file", "cluster_context"):
-            if kwargs.get(chosen_per_target) is not None:
-                raise ValueError(
-                    f"SuperclusterPodOperator chooses the cluster, so '{chosen_per_target}' cannot be set on "
-                    f"task {kwargs.get('task_id')!r}; declare the connection as a target in supercluster.yaml"
-                )
+        # Reached only by subclasses with an __init__ of their own (see _BuiltAsKubernetesPodOperator).
+        _refuse_per_target_arguments(kwargs)
         super().__init__(**kwargs)
-        self.reads = list(reads)
-        self.placement = _placement_args(
-            kwargs.get("task_id"),
-            supercluster=supercluster,
-            policies=tuple(policies),
-            preference=tuple(preference),
-            gpu_type=gpu_type,
-            features=tuple(features),
-            allowed_regions=tuple(allowed_regions),
-            max_hourly_price=max_hourly_price,
-            team=team,
-            max_failovers=max_failovers,
-            probe_timeout=probe_timeout,
-        )
-        if on_failover_callback is not None:  # the class default otherwise: nothing more to do at parse time
-            self.on_failover_callback = on_failover_callback
+        placement = {
+            "supercluster": supercluster,
+            "policies": policies,
+            "preference": preference,
+            "gpu_type": gpu_type,
+            "features": features,
+            "allowed_regions": allowed_regions,
+            "max_hourly_price": max_hourly_price,
+            "team": team,
+            "max_failovers": max_failovers,
+            "probe_timeout": probe_timeout,
+        }
+        self._take_placement(self, {**placement, "reads": reads, "on_failover_callback": on_failover_callback})
 
     @classmethod
     def route(
@@ -163,13 +242,37 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
 
         Its own ``kubernetes_conn_id`` is then ignored: the targets' connections are used.
         """
-        task.__class__ = cls
-        routed: SuperclusterPodOperator = task  # type: ignore[assignment]
+        return cls._adopt(task, {**placement, "reads": reads})
+
+    @classmethod
+    def _adopt(cls, task: KubernetesPodOperator, given: dict[str, Any]) -> SuperclusterPodOperator:
+        """Give a built KubernetesPodOperator task this class and its placement arguments."""
+        # BaseOperator's attribute bookkeeping has nothing to record for the class itself.
+        object.__setattr__(task, "__class__", cls)
+        adopted: SuperclusterPodOperator = task  # type: ignore[assignment]
         # The parent's hook lets these win over the connection: a routed task must use its target's.
-        routed.in_cluster = routed.config_file = routed.cluster_context = None
-        routed.reads = list(reads)
-        routed.placement = _placement_args(task.task_id, **placement)
-        return routed
+        if adopted.in_cluster is not None or adopted.config_file is not None or adopted.cluster_context is not None:
+            adopted.in_cluster = adopted.config_file = adopted.cluster_context = None
+        cls._take_placement(adopted, given)
+        return adopted
+
+    @staticmethod
+    def _take_placement(task: SuperclusterPodOperator, given: dict[str, Any]) -> None:
+        """Validate and keep the placement arguments (``reads`` and the failover callback apart)."""
+        reads = given.pop("reads", None)
+        reads = list(reads) if reads else []
+        callback = given.pop("on_failover_callback", None)
+        # BaseOperator.__setattr__ records init arguments and the upstream tasks of XComArgs
+        # in template fields: plain strings and a frozen dataclass give it nothing to record.
+        object.__setattr__(task, "placement", _placement_args(task.task_id, given))
+        for uri in reads:
+            if not isinstance(uri, str):  # e.g. an XComArg: BaseOperator makes its producer upstream
+                task.reads = reads
+                break
+        else:
+            object.__setattr__(task, "reads", reads)
+        if callback is not None:  # the class default otherwise
+            object.__setattr__(task, "on_failover_callback", callback)
 
     # ----------------------------------------------------------------- seams of the parent
 

@@ -92,3 +92,23 @@ with DAG("sc_unknown_connection", start_date=datetime(2026, 1, 1), schedule=None
 with DAG("sc_no_fit", start_date=datetime(2026, 1, 1), schedule=None, params=PARAMS, tags=["test"]):
     pod_task(task_id="huge", container_resources=k8s.V1ResourceRequirements(requests={"cpu": "64"}))
 # --8<-- [end:howto_supercluster_no_fit]
+
+# --8<-- [start:howto_supercluster_mapped]
+# Dynamic task mapping: one routed pod per part; each mapped task decides on its own.
+with DAG(
+    "sc_mapped",
+    start_date=datetime(2026, 1, 1),
+    schedule=None,
+    tags=["test"],
+    default_args={"max_failovers": 1},  # placement arguments may come from default_args
+):
+    SuperclusterPodOperator.partial(
+        task_id="part",
+        image="python:3.11-slim",
+        cmds=["python", "-c", POD_SCRIPT],
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "1", "memory": "1Gi"}),
+        policies=["cheapest", "fastest_start"],
+        schedule_timeout_seconds=3,
+        poll_interval=1,
+    ).expand(arguments=[["0.2", "0"], ["0.2", "0"]])
+# --8<-- [end:howto_supercluster_mapped]
