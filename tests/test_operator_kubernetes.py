@@ -312,3 +312,36 @@ def test_decisions_read_the_snapshot_the_prober_keeps(
     )
     assert refused.returncode == 2
     assert "[dataops] live_state_snapshot is not set" in refused.stderr
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "yaml"])
+def test_the_probe_reads_every_form_of_inline_kubeconfig_and_names_a_refusal(
+    fresh: dict[str, SimulatedCluster], form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection's kube_config as JSON object, JSON string or YAML string; a bad token is the target's reason."""
+    import json
+
+    import yaml
+
+    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.hooks.supercluster import SuperclusterHook, probe_cache
+
+    cheap = fresh["cheap"]
+    kubeconfig = cheap.kubeconfig()
+    inline: Any = {"dict": kubeconfig, "json": json.dumps(kubeconfig), "yaml": yaml.safe_dump(kubeconfig)}[form]
+    key = "kube_config" if form != "yaml" else "extra__kubernetes__kube_config"  # the prefixed form too
+    monkeypatch.setenv("AIRFLOW_CONN_K8S_CHEAP", json.dumps({"conn_type": "kubernetes", "extra": {key: inline}}))
+    needs = Requirements(cpu=0.5, memory_gib=0.5, dag_tags=frozenset({"test"}))
+    declaration = TEST_DAGS_FOLDER / "supercluster.yaml"
+    assert SuperclusterHook(declaration).decide(needs, ["cheapest"]).chosen.target == "cheap"
+    probe_cache().clear()
+
+    kubeconfig["users"][0]["user"]["token"] = "not-the-token"
+    monkeypatch.setenv("AIRFLOW_CONN_K8S_CHEAP", json.dumps({"conn_type": "kubernetes", "extra": {key: kubeconfig}}))
+    decision = SuperclusterHook(declaration).decide(needs, ["cheapest"])
+    assert decision.chosen.target == "middle"
+    assert decision.excluded["cheap"] == (
+        "unreachable (KubernetesApiRefusal: the API answered 401 Unauthorized: Unauthorized; "
+        "check the token or client certificate in the connection's kubeconfig)"
+    )
+    probe_cache().clear()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from airflow_dataops.core.fast_yaml import safe_load
 from airflow_dataops.core.supercluster import (
     KINDS,
     MARKETS,
@@ -47,7 +48,7 @@ def load_supercluster(path: str | Path) -> Supercluster:
             None, "file", f"{path} does not exist", "create it in the DAG bundle or point the operator at it"
         )
     try:
-        data = yaml.safe_load(path.read_text())
+        data = safe_load(path.read_text())
     except yaml.YAMLError as error:
         raise SuperclusterConfigError(None, "file", f"{path} is not valid YAML ({error})", "fix the syntax") from None
     return supercluster_from_dict(data)

@@ -10,18 +10,23 @@ come from the connection exactly as for KubernetesPodOperator), and hands the re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.hook import BaseHook
 
 from airflow_dataops.core.declaration import load_supercluster
+from airflow_dataops.core.fast_yaml import safe_load
 from airflow_dataops.core.live_state import live_state_from_cluster
 from airflow_dataops.core.placement import Decision, LiveState, Requirements, decide
 from airflow_dataops.core.probing import Probe, ProbeCache, SharedProbeCache, probe_all
 from airflow_dataops.core.supercluster import Supercluster, SuperclusterConfigError, Target
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 PROBE_TTL = 10.0
 # One cache per worker process: tasks starting together on a worker share one probe.
@@ -59,6 +64,13 @@ class SuperclusterHook(BaseHook):
         super().__init__()
         self.declaration = Path(declaration)
         self.probe_timeout = probe_timeout
+        self._connections: dict[str, Connection] = {}
+
+    def connection(self, conn_id: str) -> Connection:
+        """The Airflow connection ``conn_id``, fetched once per hook (a task's check and probe share it)."""
+        if conn_id not in self._connections:
+            self._connections[conn_id] = self.get_connection(conn_id)
+        return self._connections[conn_id]
 
     @cached_property
     def supercluster(self) -> Supercluster:
@@ -73,7 +85,7 @@ class SuperclusterHook(BaseHook):
             if target.kind != "kubernetes":
                 continue
             try:
-                self.get_connection(str(target.conn_id))
+                self.connection(str(target.conn_id))
             except AirflowNotFoundException:
                 raise SuperclusterConfigError(
                     target.name,
@@ -88,20 +100,20 @@ class SuperclusterHook(BaseHook):
 
         Each probe's latency goes to the ``dataops.probe.latency.<target>`` metric.
         """
-        probes: dict[str, Probe] = {
-            t.name: self._probe_for(t) for t in self.supercluster.targets if t.kind == "kubernetes"
-        }
-        if not probes:
+        kubernetes = [t for t in self.supercluster.targets if t.kind == "kubernetes"]
+        if not kubernetes:
             return {}
         cache = probe_cache()
         cache.refresh()
-        asked = [name for name in probes if cache.get(name) is None]
-        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=cache))
+        known = {t.name: state for t in kubernetes if (state := cache.get(t.name)) is not None}
+        # Only the targets the cache cannot answer are probed (and their connections fetched).
+        probes: dict[str, Probe] = {t.name: self._probe_for(t) for t in kubernetes if t.name not in known}
+        probed = asyncio.run(probe_all(probes, timeout=self.probe_timeout, cache=cache)) if probes else {}
         from airflow_dataops import observability
 
-        for name in asked:  # a state answered from the cache was not a probe
-            observability.probed(name, states[name].latency_ms, states[name].reachable)
-        return states
+        for name, state in probed.items():
+            observability.probed(name, state.latency_ms, state.reachable)
+        return {t.name: known[t.name] if t.name in known else probed[t.name] for t in kubernetes}
 
     @staticmethod
     def forget(target: str) -> None:
@@ -124,6 +136,7 @@ class SuperclusterHook(BaseHook):
     def refresh_live_states(self) -> dict[str, LiveState]:
         """Probe every Kubernetes target now, whatever the cache holds, and store the answers in it."""
         cache = probe_cache()
+        self._connections.clear()  # a long-running prober picks up changed credentials every round
         probes = {t.name: self._probe_for(t) for t in self.supercluster.targets if t.kind == "kubernetes"}
         states = asyncio.run(probe_all(probes, timeout=self.probe_timeout))
         for name, state in states.items():
@@ -132,18 +145,97 @@ class SuperclusterHook(BaseHook):
         return states
 
     def _probe_for(self, target: Target) -> Probe:
+        # Fetched before the event loop runs: a task gets connections from its supervisor
+        # synchronously, which must not happen inside a running loop.
+        problem: Exception | None = None
+        extra: dict[str, Any] = {}
+        try:
+            extra = self.connection(str(target.conn_id)).extra_dejson
+        except Exception as error:  # reported as this target's reason, as any failed probe is
+            problem = error
+
         async def probe() -> LiveState:
             from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
             from kubernetes_asyncio.client import CoreV1Api
 
-            hook = AsyncKubernetesHook(conn_id=target.conn_id)
+            if problem is not None:
+                raise problem
+            extras, kubeconfig = _split_inline_kubeconfig(extra)
+            # The parent's own ``config_dict`` and ``connection_extras`` arguments: given the
+            # connection, it neither fetches it again nor writes the kubeconfig to a file to parse back.
+            hook = AsyncKubernetesHook(conn_id=target.conn_id, config_dict=kubeconfig, connection_extras=extras)
             async with hook.get_conn() as api:
                 v1 = CoreV1Api(api)
+                # The API's JSON as is: no client models built only to be turned back into data
+                # (a cluster of thousands of pods would spend seconds on that).
                 nodes, pods = await asyncio.gather(
-                    v1.list_node(),
-                    v1.list_pod_for_all_namespaces(field_selector="status.phase!=Succeeded,status.phase!=Failed"),
+                    _items(v1.list_node(_preload_content=False)),
+                    _items(
+                        v1.list_pod_for_all_namespaces(
+                            field_selector="status.phase!=Succeeded,status.phase!=Failed", _preload_content=False
+                        )
+                    ),
                 )
-                plain: Any = api.sanitize_for_serialization
-                return live_state_from_cluster(target, plain(nodes)["items"], plain(pods)["items"])
+                return live_state_from_cluster(target, nodes, pods)
 
         return probe
+
+
+class KubernetesApiRefusal(Exception):
+    """A target's API answered the probe with an error status; the message says what to fix."""
+
+
+_REFUSAL_FIXES = {
+    401: "check the token or client certificate in the connection's kubeconfig",
+    403: "the connection's user needs 'list' on nodes and on pods in all namespaces",
+}
+
+
+async def _items(listing: Awaitable[Any]) -> list[dict[str, Any]]:
+    """The ``items`` of a Kubernetes list call made with ``_preload_content=False``.
+
+    The client checks the status only when it reads the body itself, so this does, with a
+    short reason for the decision's explanation (a 403 from narrow RBAC, an expired token).
+    """
+    response = await listing
+    try:
+        body = await response.read()
+    finally:
+        response.release()
+    if not 200 <= response.status <= 299:
+        try:
+            said = json.loads(body).get("message", "")
+        except ValueError:
+            said = body[:200].decode(errors="replace")
+        fix = _REFUSAL_FIXES.get(response.status)
+        raise KubernetesApiRefusal(
+            f"the API answered {response.status} {response.reason}: {said}" + (f"; {fix}" if fix else "")
+        )
+    items: list[dict[str, Any]] = json.loads(body)["items"]
+    return items
+
+
+def _split_inline_kubeconfig(extras: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A kubernetes connection's extras without its inline ``kube_config``, and that kubeconfig as a dict.
+
+    Why: a decision probes every target at once, from a task process that starts cold.
+    Given an inline kubeconfig, ``AsyncKubernetesHook`` writes it to a temporary file and
+    reads it back with PyYAML's pure-Python loader, some 5 ms of CPU per target that the
+    event loop spends one target after the other. The connection's extras already hold
+    it as JSON (a dict) or as a string; a string is read as JSON, else as YAML.
+    """
+    rest = dict(extras)
+    inline = None
+    for key in ("kube_config", "extra__kubernetes__kube_config"):
+        value = rest.pop(key, None)
+        if value is not None and inline is None:
+            inline = value
+    if inline is None or isinstance(inline, dict):
+        return rest, inline
+    try:
+        loaded = json.loads(inline)
+    except ValueError:
+        loaded = safe_load(inline)
+    if not isinstance(loaded, dict):
+        raise ValueError("the connection's kube_config is not a kubeconfig mapping; paste the kubeconfig file as is")
+    return rest, loaded
