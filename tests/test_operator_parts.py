@@ -157,3 +157,24 @@ def test_a_policy_name_given_as_a_string_is_refused_with_the_fix() -> None:
 
     with pytest.raises(ValueError, match=r"task 't': policies must be a list of names.*write \['cheapest'\]"):
         SuperclusterPodOperator(task_id="t", image="i", policies="cheapest")
+
+
+def test_routed_tasks_take_placement_arguments_from_default_args() -> None:
+    """A DAG's default_args reach tasks the cluster policy routes (a failover notifier, a team)."""
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+    from airflow.sdk import DAG
+
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+    from airflow_dataops.policies import make_task_policy
+
+    def notify(context: Any) -> None: ...
+
+    policy = make_task_policy(tags=("route-me",), policies=("fastest_start",))
+    defaults = {"on_failover_callback": notify, "team": "ml", "policies": ["cheapest"]}
+    with DAG("routed", start_date=datetime(2026, 1, 1), schedule=None, tags=["route-me"], default_args=defaults):
+        task = KubernetesPodOperator(task_id="existing", image="i")
+    policy(task)
+    assert isinstance(task, SuperclusterPodOperator)
+    assert task.on_failover_callback is notify
+    assert task.placement.team == "ml"
+    assert task.placement.policies == ("fastest_start",), "what the policy sets wins over default_args"

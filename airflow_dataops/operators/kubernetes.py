@@ -241,8 +241,10 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
         """Turn an existing KubernetesPodOperator task into a routed one, in place (for cluster policies).
 
         Its own ``kubernetes_conn_id`` is then ignored: the targets' connections are used.
+        Placement arguments in the DAG's or task group's ``default_args`` (e.g. an
+        ``on_failover_callback``) apply to it too; those given here win.
         """
-        return cls._adopt(task, {**placement, "reads": reads})
+        return cls._adopt(task, {**_placement_defaults(task, None), **placement, "reads": reads})
 
     @classmethod
     def _adopt(cls, task: KubernetesPodOperator, given: dict[str, Any]) -> SuperclusterPodOperator:
