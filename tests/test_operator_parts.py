@@ -103,14 +103,18 @@ def test_a_task_built_directly_equals_one_built_through_init() -> None:
         "max_failovers": 1,
         "on_failover_callback": notify,
     }
-    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args={"team": "ml", "retries": 2}):
+    # default_args may also carry what pins one cluster: both ways clear it.
+    defaults = {"team": "ml", "retries": 2, "in_cluster": True}
+    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args=defaults):
         direct = SuperclusterPodOperator(task_id="t", **arguments)
-    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args={"team": "ml", "retries": 2}):
+    with DAG("same", start_date=datetime(2026, 1, 1), schedule=None, default_args=defaults):
         through_init = WithOwnInit(task_id="t", **arguments)
     assert type(direct) is SuperclusterPodOperator
     assert type(through_init) is WithOwnInit
     assert direct.placement.team == "ml", "placement arguments come from default_args too"
     assert direct.retries == 2
+    assert direct.in_cluster is None
+    assert through_init.in_cluster is None
     assert _pod_task_state(direct) == _pod_task_state(through_init)
     assert direct.dag.task_dict["t"] is direct
 

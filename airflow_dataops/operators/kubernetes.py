@@ -56,7 +56,8 @@ DEFAULT_DECLARATION = "supercluster.yaml"
 # The arguments SuperclusterPodOperator takes on top of KubernetesPodOperator's.
 _PLACEMENT_FIELDS = frozenset(field.name for field in fields(PlacementArgs))
 _PLACEMENT_KWARGS = _PLACEMENT_FIELDS | {"reads", "on_failover_callback"}
-_SEQUENCE_FIELDS = ("policies", "preference", "features", "allowed_regions")
+# The fields kept as tuples (a task may pass lists): those whose default is a tuple.
+_SEQUENCE_FIELDS = tuple(field.name for field in fields(PlacementArgs) if isinstance(field.default, tuple))
 # Each target's connection supplies these: a task must not pin them.
 _CHOSEN_PER_TARGET = ("kubernetes_conn_id", "in_cluster", "config_file", "cluster_context")
 _CHOSEN_PER_TARGET_SET = frozenset(_CHOSEN_PER_TARGET)
@@ -119,7 +120,7 @@ class _BuiltAsKubernetesPodOperator(BaseOperatorMeta):
     through ``BaseOperator.__setattr__``, which looks ``_convert_<name>`` up through the
     whole class hierarchy (a name built at run time misses CPython's attribute cache), and
     each class with its own ``__init__`` adds a pass of Airflow's ``apply_defaults``. A
-    subclass costs some 6 to 12% on a DAG of pod tasks before it does anything of its own
+    subclass costs some 6 to 9% on a DAG of pod tasks before it does anything of its own
     (``benchmarks/parse_overhead.py``). Built as its parent, a task costs what a
     KubernetesPodOperator costs, then takes its placement arguments and its class, exactly
     as tasks routed by the cluster policy do (:meth:`SuperclusterPodOperator.route`).
@@ -252,15 +253,18 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
         # BaseOperator's attribute bookkeeping has nothing to record for the class itself.
         object.__setattr__(task, "__class__", cls)
         adopted: SuperclusterPodOperator = task  # type: ignore[assignment]
-        # The parent's hook lets these win over the connection: a routed task must use its target's.
-        if adopted.in_cluster is not None or adopted.config_file is not None or adopted.cluster_context is not None:
-            adopted.in_cluster = adopted.config_file = adopted.cluster_context = None
         cls._take_placement(adopted, given)
         return adopted
 
     @staticmethod
     def _take_placement(task: SuperclusterPodOperator, given: dict[str, Any]) -> None:
-        """Validate and keep the placement arguments (``reads`` and the failover callback apart)."""
+        """Validate and keep the placement arguments (``reads`` and the failover callback apart).
+
+        Also clears what would pin one cluster, wherever it came from (a routed task's own
+        arguments, ``default_args``): the parent's hook lets these win over the connection.
+        """
+        if task.in_cluster is not None or task.config_file is not None or task.cluster_context is not None:
+            task.in_cluster = task.config_file = task.cluster_context = None
         reads = given.pop("reads", None)
         reads = list(reads) if reads else []
         callback = given.pop("on_failover_callback", None)
