@@ -170,7 +170,7 @@ def test_connection_ids_are_the_ones_the_code_uses() -> None:
     from airflow_dataops.core.declaration import load_supercluster
     from airflow_dataops.hooks.mlflow import MlflowHook
     from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
-    from airflow_dataops.lineage.listener import mlflow_conn_id
+    from airflow_dataops.lineage.settings import mlflow_conn_id
     from showcase_customer_campaign import DATA_CONN_ID
 
     kubernetes = {t.conn_id for t in load_supercluster(DEPLOY / "supercluster.yaml").targets if t.kind == "kubernetes"}

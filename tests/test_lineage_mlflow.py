@@ -60,7 +60,7 @@ def runs_of(server: MlflowServer, dag_run: Any) -> list[Any]:
 
 
 def send_all() -> int:
-    from airflow_dataops.lineage.listener import send_spool
+    from airflow_dataops.lineage.delivery import send_spool
 
     return send_spool()
 
@@ -271,7 +271,10 @@ def test_refused_credentials_never_fail_a_task_and_the_next_task_log_says_why(
     assert "wrong-pw-5e1" not in problem
     capfd.readouterr()
     caplog.clear()
+    from airflow_dataops.lineage.delivery import BackgroundSender
+
     run("lineage_plain")  # its tasks' logs carry the warning
+    BackgroundSender.flush()  # the DAG run's record is spooled by the background sender, as in a scheduler
     logged = "".join(capfd.readouterr()) + caplog.text
     assert "MLflow lineage is not delivered: MLflow refused the credentials" in logged
     assert "wrong-pw-5e1" not in logged

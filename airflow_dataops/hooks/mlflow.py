@@ -8,7 +8,8 @@ are sent as basic auth (MLflow's own auth app); a password without a login is se
 bearer token. They travel only on this hook's requests (see
 :mod:`airflow_dataops.lineage.mlflow_auth`), never through environment variables.
 
-A record is written with MLflow's client (``MlflowClient``): the run is looked up by the
+A record is written through :mod:`airflow_dataops.lineage.tracking` (MLflow's REST API
+for a tracking server, MLflow's client for a local store): the run is looked up by the
 record's key tag before one is created, params and tags are sent in batches of MLflow's
 maximum size, and metrics carry the record's own timestamp and step 0, so sending a
 record again (a replay from the spool) changes nothing.
@@ -27,6 +28,7 @@ from airflow.providers.common.compat.sdk import BaseHook
 from airflow_dataops.core.lineage import KEY_TAG, LineageRecord
 from airflow_dataops.core.supercluster import InvalidInputError
 from airflow_dataops.lineage.mlflow_auth import authorization, authorization_header
+from airflow_dataops.lineage.tracking import ClientTracking, RestTracking, Tracking
 
 BATCH = 100  # MLflow's MAX_PARAMS_TAGS_PER_BATCH
 log = logging.getLogger(__name__)
@@ -78,9 +80,14 @@ class MlflowHook(BaseHook):
         }
 
     @cached_property
+    def connection(self) -> Any:
+        """The ``mlflow`` connection, fetched once for every setting read from it."""
+        return self.get_connection(self.mlflow_conn_id)
+
+    @cached_property
     def tracking_uri(self) -> str:
         """The tracking URI the connection names."""
-        conn = self.get_connection(self.mlflow_conn_id)
+        conn = self.connection
         if conn.login and not conn.password:
             raise InvalidInputError(
                 f"connection {self.mlflow_conn_id!r}", "password", "is empty while a username is set",
@@ -100,7 +107,7 @@ class MlflowHook(BaseHook):
 
     @cached_property
     def _authorization(self) -> str | None:
-        conn = self.get_connection(self.mlflow_conn_id)
+        conn = self.connection
         header = authorization_header(conn.login, conn.password)
         uri = urlsplit(self.tracking_uri)
         if header and uri.scheme == "http" and uri.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -113,7 +120,7 @@ class MlflowHook(BaseHook):
     @cached_property
     def experiment_override(self) -> str | None:
         """One experiment for every DAG, if the connection says so."""
-        value = self.get_connection(self.mlflow_conn_id).extra_dejson.get("experiment")
+        value = self.connection.extra_dejson.get("experiment")
         return str(value) if value else None
 
     @cached_property
@@ -142,43 +149,44 @@ class MlflowHook(BaseHook):
         except OSError:
             return False
 
+    @cached_property
+    def tracking(self) -> Tracking:
+        """How records are written: MLflow's REST API for a server, MLflow's client for a local store."""
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return RestTracking(self.tracking_uri, self._authorization)
+        return ClientTracking(self.client)
+
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created if missing (a concurrent creation is tolerated)."""
         name = self.experiment_override or name
         if name not in self._experiments:
-            found = self.client.get_experiment_by_name(name)
+            found = self.tracking.experiment_by_name(name)
             if found is None:
                 try:
-                    self._experiments[name] = self.client.create_experiment(name)
+                    found = self.tracking.create_experiment(name)
                 except Exception:  # created meanwhile by another writer
-                    found = self.client.get_experiment_by_name(name)
+                    found = self.tracking.experiment_by_name(name)
                     if found is None:
                         raise
-            if found is not None:
-                self._experiments[name] = found.experiment_id
+            self._experiments[name] = found
         return self._experiments[name]
 
     def find_run(self, experiment_id: str, key: str) -> str | None:
         """The oldest run carrying ``key`` (the others, if a race made any, are deleted)."""
-        runs = self.client.search_runs(
-            [experiment_id], filter_string=f"tags.`{KEY_TAG}` = '{key}'", order_by=["attributes.start_time ASC"]
-        )
+        runs = self.tracking.runs_tagged(experiment_id, KEY_TAG, key)
         for duplicate in runs[1:]:
-            self.client.delete_run(duplicate.info.run_id)
-        return runs[0].info.run_id if runs else None
+            self.tracking.delete_run(duplicate)
+        return runs[0] if runs else None
 
     def _run_for(self, experiment_id: str, key: str, name: str, start_ms: int, tags: dict[str, str]) -> str:
         run_id = self.find_run(experiment_id, key)
         if run_id is None:
-            run = self.client.create_run(experiment_id, start_time=start_ms, tags={**tags, KEY_TAG: key}, run_name=name)
-            run_id = str(run.info.run_id)
+            run_id = self.tracking.create_run(experiment_id, start_ms, {**tags, KEY_TAG: key}, name)
             run_id = self.find_run(experiment_id, key) or run_id  # another writer may have been first
         return run_id
 
     def write(self, record: LineageRecord) -> str:
         """Create or complete the run of ``record``; return its MLflow run id. Idempotent."""
-        from mlflow.entities import Metric, Param, RunTag
-
         experiment_id = self.experiment_id(record.experiment)
         tags = dict(record.tags)
         if record.parent_key:
@@ -187,19 +195,18 @@ class MlflowHook(BaseHook):
                 experiment_id, record.parent_key, parent_name, record.start_ms, {}
             )  # fmt: skip
         run_id = self._run_for(experiment_id, record.key, record.run_name, record.start_ms, tags)
-        params = [Param(k, v) for k, v in record.params.items()]
-        run_tags = [RunTag(k, v) for k, v in tags.items()]
-        metrics = [Metric(k, v, record.end_ms, 0) for k, v in record.metrics.items()]
+        params, run_tags = list(record.params.items()), list(tags.items())
+        metrics = [(k, v, record.end_ms, 0) for k, v in record.metrics.items()]
         for start in range(0, max(len(params), len(run_tags), 1), BATCH):
-            self.client.log_batch(
+            self.tracking.log_batch(
                 run_id,
-                metrics=metrics if start == 0 else [],
-                params=params[start : start + BATCH],
-                tags=run_tags[start : start + BATCH],
+                metrics if start == 0 else [],
+                dict(params[start : start + BATCH]),
+                dict(run_tags[start : start + BATCH]),
             )
         if record.datasets:
-            self.client.log_inputs(run_id, datasets=[_dataset_input(d) for d in record.datasets])
-        self.client.set_terminated(run_id, status=record.status, end_time=record.end_ms)
+            self.tracking.log_inputs(run_id, record.datasets)
+        self.tracking.set_terminated(run_id, record.status, record.end_ms)
         return run_id
 
 
@@ -257,11 +264,3 @@ def diff_deliveries(before: dict[str, dict[str, str]], after: dict[str, dict[str
                 if old != new:
                     lines.append(f"~ {task}: {key} {old} -> {new}")
     return lines
-
-
-def _dataset_input(entry: dict[str, str]) -> Any:
-    """An MLflow dataset input; its context tag says whether the task read or wrote it."""
-    from mlflow.entities import Dataset, DatasetInput, InputTag
-
-    dataset = Dataset(name=entry["name"], digest=entry["digest"], source_type="airflow_asset", source=entry["source"])
-    return DatasetInput(dataset, tags=[InputTag("mlflow.data.context", entry["context"])])

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "send":
         return _send() if args.every is None else _send_every(args.every)
     from airflow_dataops.hooks.mlflow import MlflowHook, deliveries, delivery_versions, diff_deliveries
-    from airflow_dataops.lineage.listener import mlflow_conn_id
+    from airflow_dataops.lineage.settings import mlflow_conn_id
 
     hook = MlflowHook(mlflow_conn_id())
     if args.command == "deliveries":
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _send() -> int:
-    from airflow_dataops.lineage.listener import mlflow_conn_id, send_spool, spool_folder
+    from airflow_dataops.lineage.delivery import send_spool
+    from airflow_dataops.lineage.settings import mlflow_conn_id, spool_folder
     from airflow_dataops.lineage.spool import Spool
 
     sent = send_spool()
@@ -65,7 +66,8 @@ def _send_every(seconds: float) -> int:
     import signal
     import threading
 
-    from airflow_dataops.lineage.listener import send_spool, spool_folder
+    from airflow_dataops.lineage.delivery import send_spool
+    from airflow_dataops.lineage.settings import spool_folder
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,27 +5,29 @@ Shipped in the provider's plugin, it does nothing until an ``mlflow`` connection
 it builds a :class:`~airflow_dataops.core.lineage.LineageRecord` (tags naming the try,
 the task's rendered templated fields as params with secrets redacted, its duration, and
 what this provider decided: the cluster, the quantum backend and cost, the query and
-table), writes it to the local spool and starts a detached sender process. When
-MLflow is down the records wait on disk and go with the next send. Lineage never fails
-a task: every error here is logged as a warning.
+table), writes it to the spool and sends the spool before the task process ends, waiting
+at most ``[dataops] lineage_send_timeout`` seconds. When MLflow is down the records wait
+on disk and go with the next send.
+
+The DAG-run hooks run inside the scheduler's loop (and a task can be failed by the
+scheduler or the API server): there the listener only reads what is already loaded on
+the ORM object and hands the record to a background thread
+(:mod:`airflow_dataops.lineage.delivery`). Lineage never fails a task nor stops a
+server: every error here is logged as a warning.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from datetime import datetime
 from typing import Any
 
 from airflow.listeners import hookimpl
 
 from airflow_dataops.core.lineage import LineageRecord, dataset
+from airflow_dataops.lineage.settings import spool_folder
 
 log = logging.getLogger(__name__)
-#: Sender processes started by this process, kept so that they are reaped (long-lived schedulers).
-_SENDERS: list[subprocess.Popen[bytes]] = []
 _STATUS = {"success": "FINISHED", "failed": "FAILED", "up_for_retry": "FAILED", "skipped": "KILLED"}
 #: XCom keys and fields this provider's operators leave, shown as tags (small) or params (text).
 _PROVIDER_FACTS = {
@@ -38,12 +40,6 @@ _RESULT_FIELDS = ("backend", "task_id", "shots", "table", "rows", "asset_uri", "
 _SEEN: dict[tuple[str, str, int], int] = {}
 
 
-def _setting(name: str, fallback: str) -> str:
-    from airflow.providers.common.compat.sdk import conf
-
-    return str(conf.get("dataops", name, fallback=fallback))
-
-
 def _setting_of(section: str, name: str) -> str | None:
     from airflow.providers.common.compat.sdk import conf
 
@@ -51,25 +47,23 @@ def _setting_of(section: str, name: str) -> str | None:
     return str(value) if value else None
 
 
-def mlflow_conn_id() -> str:
-    """The connection lineage goes to."""
-    return _setting("mlflow_conn_id", "mlflow_default")
+def _orm_state(obj: Any) -> Any:
+    """SQLAlchemy's state of ``obj`` when it is an ORM object (a server process's), else None."""
+    from sqlalchemy import inspect
+
+    return inspect(obj, raiseerr=False)
 
 
-def spool_folder() -> str:
-    """Where records wait until MLflow has them (``[dataops] lineage_spool``)."""
-    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
-    return _setting("lineage_spool", os.path.join(home, "dataops", "lineage-spool"))
+def _loaded(obj: Any, name: str, default: Any = None) -> Any:
+    """An attribute's value with no database round trip: of an ORM object, only what is already loaded.
 
-
-def _configured() -> bool:
-    from airflow.providers.common.compat.sdk import BaseHook
-
-    try:
-        BaseHook.get_connection(mlflow_conn_id())
-    except Exception:
-        return False
-    return True
+    Reading an expired attribute of the scheduler's DagRun would query through the
+    loop's session from inside the listener.
+    """
+    state = _orm_state(obj)
+    if state is None:
+        return getattr(obj, name, default)
+    return state.dict.get(name, default)
 
 
 def _ms(moment: datetime | None) -> int:
@@ -88,40 +82,51 @@ def _redacted(value: Any) -> Any:
 
 
 def task_record(ti: Any, state: str) -> LineageRecord:
-    """The record of a finished task try (``ti`` is Airflow's RuntimeTaskInstance)."""
-    task = ti.task
+    """The record of a finished task try.
+
+    ``ti`` is Airflow's RuntimeTaskInstance in a task process. In a server process (a
+    task failed by the scheduler or through the API) it is the ORM TaskInstance: then the
+    record holds what is loaded on it, without the task's XComs.
+    """
+    in_task = _orm_state(ti) is None
+    task = getattr(ti, "task", None) if in_task else None
+    dag_id, run_id, task_id = _loaded(ti, "dag_id"), _loaded(ti, "run_id"), _loaded(ti, "task_id")
+    map_index, try_number = _loaded(ti, "map_index", -1), _loaded(ti, "try_number", 0)
+    start, end = _loaded(ti, "start_date"), _loaded(ti, "end_date")
+    bundle = getattr(ti, "bundle_instance", None) if in_task else None
     tags: dict[str, Any] = {
-        "airflow.dag_id": ti.dag_id,
-        "airflow.run_id": ti.run_id,
-        "airflow.task_id": ti.task_id,
-        "airflow.try_number": ti.try_number,
-        "airflow.map_index": ti.map_index,
-        "airflow.operator": type(task).__name__,
-        "airflow.queue": getattr(task, "queue", None),
-        "airflow.executor": getattr(task, "executor", None) or _setting_of("core", "executor"),
+        "airflow.dag_id": dag_id,
+        "airflow.run_id": run_id,
+        "airflow.task_id": task_id,
+        "airflow.try_number": try_number,
+        "airflow.map_index": map_index,
+        "airflow.operator": type(task).__name__ if task is not None else _loaded(ti, "operator"),
+        "airflow.queue": getattr(task, "queue", None) if task is not None else _loaded(ti, "queue"),
+        "airflow.executor": (getattr(task, "executor", None) if task is not None else _loaded(ti, "executor"))
+        or _setting_of("core", "executor"),
         "airflow.state": state,
-        "airflow.bundle_name": getattr(getattr(ti, "bundle_instance", None), "name", None),
-        "airflow.bundle_version": getattr(getattr(ti, "bundle_instance", None), "version", None),
+        "airflow.bundle_name": getattr(bundle, "name", None),
+        "airflow.bundle_version": getattr(bundle, "version", None),
     }
     params = {f"template.{f}": _redacted(getattr(task, f, None)) for f in getattr(task, "template_fields", ())}
     tags.update(job_versions(task))
-    if type(task).__module__.startswith("airflow_dataops."):
+    if task is not None and type(task).__module__.startswith("airflow_dataops."):
         tags.update(_provider_facts(ti))
-    end = ti.end_date or datetime.now(tz=ti.start_date.tzinfo)
-    version = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}"
-    map_suffix = f"[{ti.map_index}]" if ti.map_index >= 0 else ""
+    end = end or datetime.now(tz=start.tzinfo if start else None)
+    version = f"{dag_id}/{run_id}/{task_id}/{map_index}/{try_number}"
+    map_suffix = f"[{map_index}]" if map_index >= 0 else ""
     return LineageRecord.build(
-        key=f"ti:{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}/{ti.try_number}",
-        parent_key=dag_run_key(ti.dag_id, ti.run_id),
-        experiment=f"airflow/{ti.dag_id}",
-        run_name=f"{ti.task_id}{map_suffix} try {ti.try_number}",
+        key=f"ti:{version}",
+        parent_key=dag_run_key(dag_id, run_id),
+        experiment=f"airflow/{dag_id}",
+        run_name=f"{task_id}{map_suffix} try {try_number}",
         status=_STATUS.get(state, "FAILED"),
-        start_ms=_ms(ti.start_date),
+        start_ms=_ms(start),
         end_ms=_ms(end),
         tags=tags,
         params=params,
-        metrics={"duration_s": (end - ti.start_date).total_seconds()} if ti.start_date else {},
-        datasets=_datasets(task, version),
+        metrics={"duration_s": (end - start).total_seconds()} if start else {},
+        datasets=_datasets(task, version) if in_task else [],
     )
 
 
@@ -196,129 +201,93 @@ def _provider_facts(ti: Any) -> dict[str, Any]:
 
 
 def dag_run_record(dag_run: Any, state: str) -> LineageRecord:
-    """The record of a finished DAG run."""
+    """The record of a finished DAG run, from what is loaded on it (it is the scheduler's ORM object)."""
+    dag_id, run_id, start = _loaded(dag_run, "dag_id"), _loaded(dag_run, "run_id"), _loaded(dag_run, "start_date")
     return LineageRecord.build(
-        key=dag_run_key(dag_run.dag_id, dag_run.run_id),
-        experiment=f"airflow/{dag_run.dag_id}",
-        run_name=str(dag_run.run_id),
+        key=dag_run_key(dag_id, run_id),
+        experiment=f"airflow/{dag_id}",
+        run_name=str(run_id),
         status=_STATUS.get(state, "FAILED"),
-        start_ms=_ms(dag_run.start_date),
-        end_ms=_ms(dag_run.end_date or datetime.now(tz=dag_run.start_date.tzinfo)),
+        start_ms=_ms(start),
+        end_ms=_ms(_loaded(dag_run, "end_date") or datetime.now(tz=start.tzinfo if start else None)),
         tags={
-            "airflow.dag_id": dag_run.dag_id,
-            "airflow.run_id": dag_run.run_id,
-            "airflow.run_type": str(getattr(dag_run, "run_type", "")),
+            "airflow.dag_id": dag_id,
+            "airflow.run_id": run_id,
+            "airflow.run_type": str(_loaded(dag_run, "run_type", "")),
             "airflow.state": state,
-            "airflow.bundle_version": getattr(dag_run, "bundle_version", None),
+            "airflow.bundle_version": _loaded(dag_run, "bundle_version"),
         },
-        params={"conf": _redacted(getattr(dag_run, "conf", None) or {})},
+        params={"conf": _redacted(_loaded(dag_run, "conf") or {})},
     )
 
 
-def send_spool() -> int:
-    """Send what waits in the spool, oldest first, after any running sender; return how many were sent."""
+def _record_in_task(ti: Any, state: str) -> None:
+    """Spool the task's record and send the spool before the task ends, within the send timeout; never raise."""
+    from airflow_dataops.lineage.delivery import connected_hook, send_within
+    from airflow_dataops.lineage.settings import send_timeout
     from airflow_dataops.lineage.spool import Spool
 
-    spool = Spool(spool_folder())
-    with spool.sending(wait=True):  # a file lock: it also orders threads of one process
-        return send_unlocked(spool)
-
-
-def send_unlocked(spool: Any) -> int:
-    """Send ``spool`` (its sender lock held by the caller); stop at the first failure.
-
-    A failure is noted in the spool, so that the next task's log says why lineage waits.
-    """
-    from airflow_dataops.hooks.mlflow import MlflowHook
-    from airflow_dataops.lineage.spool import Spool
-
-    conn_id = mlflow_conn_id()
-    hook, sent = MlflowHook(conn_id), 0
-    if spool.pending() and not hook.reachable():
-        spool.note_problem(
-            f"{hook.tracking_uri} does not answer; check that the tracking server runs and that connection "
-            f"{conn_id!r} names it (host and port, or the tracking_uri extra)"
-        )
-        log.warning("MLflow lineage: %s", spool.problem())
-        return 0
-    for claimed, record in spool.claim():
-        try:
-            hook.write(record)
-        except Exception as error:
-            Spool.release(claimed)
-            spool.note_problem(_explained(error, conn_id))
-            log.warning("MLflow lineage: %s not sent: %s", record.key, spool.problem())
-            return sent
-        Spool.done(claimed)
-        sent += 1
-    spool.clear_problem()
-    return sent
-
-
-def _explained(error: Exception, conn_id: str) -> str:
-    """What failed, and what to change."""
-    text = " ".join(str(error).split())[:500]
-    if any(code in text for code in ("401", "403", "Unauthorized", "Permission")):
-        return (
-            f"MLflow refused the credentials ({text}); check the login and password (or token) of "
-            f"connection {conn_id!r}"
-        )
-    return f"{text}; the records wait in the spool and are sent again with the next task"
-
-
-def _record(build: Any, *args: Any) -> None:
-    """Spool a record and start the detached sender; never raise.
-
-    The sender is a process of its own (``airflow_dataops.lineage._sender``): it outlives
-    a task process that ends at once, and MLflow's client does not compete with the next
-    task for this interpreter's lock.
-    """
     try:
-        if not _configured():
+        hook = connected_hook()
+        if hook is None:
             return
-        from airflow_dataops.lineage.spool import Spool
-
         folder = spool_folder()
         spool = Spool(folder)
-        spool.put(build(*args))
+        spool.put(task_record(ti, state))
+        seconds = send_timeout()
+        finished = send_within(spool, hook, seconds)
         problem, waiting = spool.problem(), spool.pending()
         if problem:
             log.warning("MLflow lineage is not delivered: %s. %d records wait in %s", problem, waiting, folder)
-        _SENDERS[:] = [sender for sender in _SENDERS if sender.poll() is None]  # reap the finished ones
-        if not spool.sender_running():  # a running sender loops until the spool is empty: no second one
-            sender = subprocess.Popen(
-                [sys.executable, "-m", "airflow_dataops.lineage._sender", folder],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
+        elif not finished:
+            log.warning(
+                "MLflow lineage: the tracking server took longer than %g s ([dataops] lineage_send_timeout); "
+                "%d records wait in %s and go with the next send", seconds, waiting, folder,
             )  # fmt: skip
-            _SENDERS.append(sender)
     except Exception as error:
         log.warning("MLflow lineage: the record was not made: %s", error)
         return
     from airflow_dataops.lineage.backlog import report_backlog
 
-    report_backlog(folder, waiting, problem, args[0])  # the backlog gauge, and a notification when it grows
+    report_backlog(folder, waiting, problem, ti)  # the backlog gauge, and a notification when it grows
+
+
+def _record_in_server(build: Any, source: Any, state: str) -> None:
+    """Build the record from what is loaded and hand it to the background sender; never block, never raise."""
+    try:
+        from airflow_dataops.lineage.delivery import BackgroundSender
+
+        BackgroundSender.submit(build(source, state))
+    except Exception as error:
+        log.warning("MLflow lineage: the record was not made: %s", error)
+
+
+def _task_ended(ti: Any, state: str) -> None:
+    if _orm_state(ti) is None:
+        _record_in_task(ti, state)
+    else:  # failed by the scheduler or through the API: a server process
+        _record_in_server(task_record, ti, state)
 
 
 @hookimpl
 def on_task_instance_success(previous_state: Any, task_instance: Any) -> None:
     """A task try succeeded."""
-    _record(task_record, task_instance, "success")
+    _task_ended(task_instance, "success")
 
 
 @hookimpl
 def on_task_instance_failed(previous_state: Any, task_instance: Any, error: Any) -> None:
     """A task try failed (or will be retried)."""
-    _record(task_record, task_instance, "failed")
+    _task_ended(task_instance, "failed")
 
 
 @hookimpl
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
     """A DAG run succeeded."""
-    _record(dag_run_record, dag_run, "success")
+    _record_in_server(dag_run_record, dag_run, "success")
 
 
 @hookimpl
 def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     """A DAG run failed."""
-    _record(dag_run_record, dag_run, "failed")
+    _record_in_server(dag_run_record, dag_run, "failed")

@@ -51,7 +51,7 @@ class MlflowRunLink(BaseOperatorLink):
         """The redirect URL naming the try, or nothing when lineage to MLflow is off."""
         from airflow.providers.common.compat.sdk import BaseHook
 
-        from airflow_dataops.lineage.listener import mlflow_conn_id
+        from airflow_dataops.lineage.settings import mlflow_conn_id
 
         try:
             BaseHook.get_connection(mlflow_conn_id())

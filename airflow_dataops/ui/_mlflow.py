@@ -46,7 +46,7 @@ class MlflowTarget:
 def mlflow_target() -> MlflowTarget:
     """The ``mlflow`` connection lineage goes to; raises :class:`MlflowLookupError` when there is none."""
     from airflow_dataops.hooks.mlflow import MlflowHook
-    from airflow_dataops.lineage.listener import mlflow_conn_id
+    from airflow_dataops.lineage.settings import mlflow_conn_id
 
     conn_id = mlflow_conn_id()
     hook = MlflowHook(conn_id)

@@ -1,0 +1,105 @@
+"""The provider in a deployed Airflow: separate services on PostgreSQL, DAGs triggered through the REST API.
+
+What ``dag.test()`` cannot show: the lineage listener's DAG-run hooks run inside the
+scheduler's loop, tasks run in processes the executor starts, connections come from the
+metadata database (created through the API, as users do), and the automatic lineage
+delivery has no test process around to help it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_deployment import AirflowDeployment, running_deployment
+from mlflow_server import MlflowServer, start_mlflow_server
+
+pytestmark = [pytest.mark.slow, pytest.mark.deployment]
+TEST_DAGS = Path(__file__).parent / "dags"
+SECRET = "pw-never-in-mlflow-deploy-4b2"
+
+
+@pytest.fixture(scope="module")
+def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeployment]:
+    with running_deployment(tmp_path_factory.mktemp("deployment"), TEST_DAGS) as started:
+        started.client.set_connection("lineage_secret", "generic", password=SECRET)
+        yield started
+
+
+def mlflow_runs(server: MlflowServer, dag_id: str, run_id: str) -> dict[str, Any]:
+    """The MLflow runs of one DAG run, keyed by task id (``<dag run>`` for the parent)."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=server.url)
+    experiment = client.get_experiment_by_name(f"airflow/{dag_id}")
+    if experiment is None:
+        return {}
+    found = client.search_runs([experiment.experiment_id], filter_string=f"tags.`airflow.run_id` = '{run_id}'")
+    return {run.data.tags.get("airflow.task_id", "<dag run>"): run for run in found}
+
+
+def wait_for_lineage(server: MlflowServer, dag_id: str, run_id: str, expected: set[str], timeout: float = 90) -> Any:
+    """Wait until MLflow holds the DAG run and each expected task, finished: delivery is automatic."""
+    deadline = time.monotonic() + timeout
+    runs: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        runs = mlflow_runs(server, dag_id, run_id)
+        if set(runs) == expected | {"<dag run>"} and runs["<dag run>"].info.status == "FINISHED":
+            return runs
+        time.sleep(1)
+    raise AssertionError(f"MLflow holds {sorted(runs)} of {dag_id}/{run_id} after {timeout} s")
+
+
+def test_dag_runs_finish_and_the_scheduler_stays_up_without_an_mlflow_connection(
+    deployment: AirflowDeployment,
+) -> None:
+    run_id = deployment.client.trigger("lineage_plain")
+    assert deployment.client.wait_for_run("lineage_plain", run_id) == "success"
+    time.sleep(3)  # the scheduler's listener runs right after the run's state is committed
+    deployment.check_alive()
+    scheduler_log = deployment.log("scheduler")
+    assert "DetachedInstanceError" not in scheduler_log
+    assert "Traceback" not in scheduler_log
+
+
+def test_lineage_through_a_connection_created_in_the_api_reaches_mlflow_unaided(
+    deployment: AirflowDeployment, mlflow: MlflowServer
+) -> None:
+    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
+    run_id = deployment.client.trigger("lineage_plain")
+    assert deployment.client.wait_for_run("lineage_plain", run_id) == "success"
+    runs = wait_for_lineage(mlflow, "lineage_plain", run_id, {"extract", "load"})
+    deployment.check_alive()
+    assert "DetachedInstanceError" not in deployment.log("scheduler")
+    assert runs["extract"].data.tags["mlflow.parentRunId"] == runs["<dag run>"].info.run_id
+    rendered = json.dumps({name: run.data.params for name, run in runs.items()})
+    assert SECRET not in rendered
+
+
+def test_lineage_written_while_mlflow_was_down_is_delivered_when_it_is_back(
+    deployment: AirflowDeployment, mlflow: MlflowServer
+) -> None:
+    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
+    mlflow.stop()
+    try:
+        during = deployment.client.trigger("lineage_plain")
+        assert deployment.client.wait_for_run("lineage_plain", during) == "success"
+    finally:
+        mlflow.start()
+    after = deployment.client.trigger("lineage_plain")
+    assert deployment.client.wait_for_run("lineage_plain", after) == "success"
+    wait_for_lineage(mlflow, "lineage_plain", after, {"extract", "load"})
+    wait_for_lineage(mlflow, "lineage_plain", during, {"extract", "load"})
+    deployment.check_alive()
