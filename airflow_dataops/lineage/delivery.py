@@ -19,7 +19,9 @@ Two places end a record, and each sends it in the way that place can afford:
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import queue
 import threading
 from typing import Any
@@ -29,6 +31,8 @@ from airflow_dataops.lineage.settings import mlflow_conn_id, spool_folder
 from airflow_dataops.lineage.spool import Spool
 
 log = logging.getLogger(__name__)
+#: Seconds a process that ends waits for its background sender to spool (and try to send) what it holds.
+EXIT_FLUSH_SECONDS = 30.0
 
 
 def connected_hook() -> Any:
@@ -130,8 +134,11 @@ class BackgroundSender:
 
     def __init__(self) -> None:
         self.records: queue.Queue[LineageRecord] = queue.Queue()
+        self.pid = os.getpid()
         self.thread = threading.Thread(target=self._run, name="dataops-lineage-background", daemon=True)
         self.thread.start()
+        # A process that ends (``airflow dags test``, a scheduler stopping) first spools what it was given.
+        atexit.register(BackgroundSender.flush, EXIT_FLUSH_SECONDS)
 
     @classmethod
     def submit(cls, record: LineageRecord) -> None:
@@ -145,7 +152,7 @@ class BackgroundSender:
     def flush(cls, timeout: float = 60.0) -> None:
         """Wait (at most ``timeout`` s) until this process's background sender has handled what it was given."""
         instance = cls._instance
-        if instance is None:
+        if instance is None or instance.pid != os.getpid():  # a forked child has no such thread
             return
         done = threading.Event()
 
@@ -168,10 +175,14 @@ class BackgroundSender:
 
     @staticmethod
     def _deliver(record: LineageRecord) -> None:
+        from airflow_dataops.lineage.backlog import report_backlog
+
         hook = connected_hook()
         if hook is None:
             return
-        spool = Spool(spool_folder())
+        folder = spool_folder()
+        spool = Spool(folder)
         spool.put(record)
+        report_backlog(folder, spool.pending(), spool.problem())
         with spool.sending(wait=True):
             send_unlocked(spool, hook)
