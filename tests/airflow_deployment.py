@@ -249,6 +249,12 @@ class AirflowApi:
             raise AssertionError(f"{method} {path} answered {status}: {text[:2000]}")
         return json.loads(text) if text else None
 
+    def get_json(self, path: str) -> Any:
+        """GET a path of the api-server outside ``/api/v2`` (a plugin's app), with the token."""
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token()}"})
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.loads(answer.read())
+
     def token(self) -> str:
         """A token from the simple auth manager's login endpoint, as ``airflow`` users get one."""
         if self.token_value is None:

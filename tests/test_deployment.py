@@ -33,7 +33,14 @@ def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeployment]:
-    with running_deployment(tmp_path_factory.mktemp("deployment"), TEST_DAGS) as started:
+    root = tmp_path_factory.mktemp("deployment")
+    # A custom XCom backend, as deployments use: the database holds references only.
+    backend = {
+        "AIRFLOW__CORE__XCOM_BACKEND": "file_xcom_backend.FileXComBackend",
+        "DATAOPS_TEST_XCOM_STORE": str(root / "xcom-store"),
+        "PYTHONPATH": str(Path(__file__).parent),
+    }
+    with running_deployment(root, TEST_DAGS, extra_env=backend) as started:
         started.client.set_connection("lineage_secret", "generic", password=SECRET)
         yield started
 
@@ -103,3 +110,33 @@ def test_lineage_written_while_mlflow_was_down_is_delivered_when_it_is_back(
     wait_for_lineage(mlflow, "lineage_plain", after, {"extract", "load"})
     wait_for_lineage(mlflow, "lineage_plain", during, {"extract", "load"})
     deployment.check_alive()
+
+
+def task_logs(deployment: AirflowDeployment, dag_id: str, run_id: str) -> str:
+    """Every task log of a run, as the workers wrote them."""
+    folder = deployment.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+    return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob("*.log")))
+
+
+def test_a_provider_operator_publishes_its_facts_without_xcom_errors(
+    deployment: AirflowDeployment, mlflow: MlflowServer
+) -> None:
+    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
+    run_id = deployment.client.trigger("q_bell")
+    assert deployment.client.wait_for_run("q_bell", run_id) == "success"
+    runs = wait_for_lineage(mlflow, "q_bell", run_id, {"bell"})
+    tags = runs["bell"].data.tags
+    assert tags["dataops.quantum_backend"] in {"braket_local", "aer_simulator"}  # read from the operator's facts
+    assert tags["version.circuit_fingerprint"]
+    links = deployment.client.api("GET", f"/dags/q_bell/dagRuns/{run_id}/taskInstances/bell/links")["extra_links"]
+    assert "/dataops/mlflow/run?dag_id=q_bell" in links["MLflow run"]
+    assert links["Braket console"] is None  # a local simulator: no console page
+    logs = task_logs(deployment, "q_bell", run_id) + deployment.log("scheduler")
+    assert "XCom not found" not in logs
+    decision = deployment.client.api(
+        "GET", f"/dags/q_bell/dagRuns/{run_id}/taskInstances/bell/xcomEntries/quantum_decision"
+    )
+    assert str(decision["value"]).startswith("file-xcom://")  # published to XCom too, through the backend
+    page = deployment.client.get_json("/dataops/api/overview")
+    (quantum,) = [r for r in page["quantum"]["runs"] if r["run_id"] == run_id]
+    assert quantum["tasks"][0]["backend"] == tags["dataops.quantum_backend"]  # the page resolved the reference

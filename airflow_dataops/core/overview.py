@@ -27,15 +27,6 @@ from typing import Any
 from airflow_dataops.core.placement import LiveState
 from airflow_dataops.core.supercluster import Supercluster, Target
 
-#: XCom keys the provider's operators leave, read by the page.
-PLACEMENT_XCOM_KEY = "placement"
-PLACEMENT_OUTCOME_XCOM_KEY = "placement_outcome"
-QUANTUM_COST_XCOM_KEY = "quantum_cost"
-QUANTUM_DECISION_XCOM_KEY = "quantum_decision"
-QUANTUM_BUDGET_XCOM_KEY = "quantum_budget"
-#: The task state store key under which SuperclusterPodOperator records the target its pod runs on.
-PLACEMENT_STATE_KEY = "airflow_dataops_placement"
-
 
 @dataclass(frozen=True)
 class TaskRun:

@@ -24,16 +24,12 @@ from typing import Any
 
 from airflow.listeners import hookimpl
 
+from airflow_dataops.core import facts
 from airflow_dataops.core.lineage import LineageRecord, dataset
 from airflow_dataops.lineage.settings import spool_folder
 
 log = logging.getLogger(__name__)
 _STATUS = {"success": "FINISHED", "failed": "FAILED", "up_for_retry": "FAILED", "skipped": "KILLED"}
-#: XCom keys and fields this provider's operators leave, shown as tags (small) or params (text).
-_PROVIDER_FACTS = {
-    "placement": ("chosen", "dataops.cluster"),
-    "quantum_decision": ("chosen", "dataops.quantum_backend"),
-}
 _RESULT_FIELDS = ("backend", "task_id", "shots", "table", "rows", "asset_uri", "query_id")
 #: How often each hook-lineage entry had been reported at the last task's end: a task owns
 #: the entries whose count grew since (``dag.test`` runs many tasks in one process).
@@ -76,7 +72,7 @@ def dag_run_key(dag_id: str, run_id: str) -> str:
 
 
 def _redacted(value: Any) -> Any:
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow.providers.common.compat.sdk import redact
 
     return redact(value)
 
@@ -110,8 +106,8 @@ def task_record(ti: Any, state: str) -> LineageRecord:
     }
     params = {f"template.{f}": _redacted(getattr(task, f, None)) for f in getattr(task, "template_fields", ())}
     tags.update(job_versions(task))
-    if task is not None and type(task).__module__.startswith("airflow_dataops."):
-        tags.update(_provider_facts(ti))
+    if callable(getattr(task, "published", None)):
+        tags.update(_provider_facts(task))
     end = end or datetime.now(tz=start.tzinfo if start else None)
     version = f"{dag_id}/{run_id}/{task_id}/{map_index}/{try_number}"
     map_suffix = f"[{map_index}]" if map_index >= 0 else ""
@@ -173,31 +169,37 @@ def job_versions(task: Any) -> dict[str, str]:
     return versions
 
 
-def _provider_facts(ti: Any) -> dict[str, Any]:
-    """What this provider's operators decided, read back from their XCom."""
-    facts: dict[str, Any] = {}
-    for key, (field, tag) in _PROVIDER_FACTS.items():
-        value = ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=ti.map_index)
-        if isinstance(value, dict) and value.get(field):
-            facts[tag] = value[field]
-    outcome = ti.xcom_pull(task_ids=ti.task_id, key="placement_outcome", map_indexes=ti.map_index)
-    if isinstance(outcome, dict):
-        facts["dataops.ran_on"] = outcome.get("ran_on")
-        facts["dataops.failovers"] = len(outcome.get("failovers") or ())
+def _provider_facts(task: Any) -> dict[str, Any]:
+    """What this provider's operator decided in this try: the facts it published (:mod:`~airflow_dataops.core.facts`).
+
+    Read from the operator, which ran in this very process: no XCom round trip, and no
+    "XCom not found" error for a fact the try never wrote.
+    """
+    tags: dict[str, Any] = {}
+    placement = task.published(facts.PLACEMENT) or {}
+    decision = task.published(facts.QUANTUM_DECISION) or {}
+    if placement.get("chosen"):
+        tags["dataops.cluster"] = placement["chosen"]
+    if decision.get("chosen"):
+        tags["dataops.quantum_backend"] = decision["chosen"]
+    outcome = task.published(facts.PLACEMENT_OUTCOME)
+    if outcome is not None:
+        tags["dataops.ran_on"] = outcome.get("ran_on")
+        tags["dataops.failovers"] = len(outcome.get("failovers") or ())
         if outcome.get("image_digest"):
-            facts["version.image_digest"] = outcome["image_digest"]
-    result = ti.xcom_pull(task_ids=ti.task_id, map_indexes=ti.map_index)
+            tags["version.image_digest"] = outcome["image_digest"]
+    result = task.published(facts.RESULT)
     if isinstance(result, dict):
         for name in _RESULT_FIELDS:
             if result.get(name) is not None:
-                facts[f"dataops.{name}"] = result[name]
+                tags[f"dataops.{name}"] = result[name]
         cost = result.get("cost")
         if isinstance(cost, dict) and cost.get("actual") is not None:
-            facts["dataops.cost"] = cost["actual"]
+            tags["dataops.cost"] = cost["actual"]
         circuit = result.get("circuit")
         if isinstance(circuit, dict) and circuit.get("fingerprint"):
-            facts["version.circuit_fingerprint"] = circuit["fingerprint"]
-    return facts
+            tags["version.circuit_fingerprint"] = circuit["fingerprint"]
+    return tags
 
 
 def dag_run_record(dag_run: Any, state: str) -> LineageRecord:

@@ -6,7 +6,7 @@ when it is installed and configured. This module imports the OpenLineage client 
 top, so only those methods import it, and only then.
 
 The facts are the ones the operators published to XCom (kept on the operator too, see
-``OpenLineageFacets._publish_fact``), the same the MLflow listener records:
+``FactPublisher.published``), the same the MLflow listener records:
 
 - pods: a run facet ``dataops_placement`` (the target chosen, the candidates in order with
   their price, the excluded targets with the reason, the target the pod ran on, the
@@ -29,6 +29,7 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import RunFacet, external_query_run, output_statistics_output_dataset, sql_job
 
+from airflow_dataops.core import facts
 from airflow_dataops.core.sql_lineage import statement_lineage
 
 #: Where the custom facets are described (OpenLineage wants a schema URL per facet).
@@ -68,9 +69,9 @@ class QuantumTaskRunFacet(RunFacet):
         return f"{FACETS_DOC}-quantum"
 
 
-def _xcom(task: Any, key: str = "return_value") -> dict[str, Any]:
-    """What the try published under XCom ``key`` (kept on the operator), or an empty mapping."""
-    value = task.__dict__.get("_openlineage_facts", {}).get(key)
+def _fact(task: Any, fact: facts.Fact[Any] = facts.RESULT) -> dict[str, Any]:
+    """What the try published as ``fact`` (kept on the operator), or an empty mapping."""
+    value = task.published(fact)
     return value if isinstance(value, dict) else {}
 
 
@@ -81,7 +82,7 @@ def _field(mapping: dict[str, Any], name: str) -> dict[str, Any]:
 
 def pod_lineage(task: Any, ti: Any) -> OperatorLineage[Any, Any]:
     """The placement facet of a SuperclusterPodOperator try."""
-    decision, outcome = _xcom(task, "placement"), _xcom(task, "placement_outcome")
+    decision, outcome = _fact(task, facts.PLACEMENT), _fact(task, facts.PLACEMENT_OUTCOME)
     facet = SuperclusterPlacementRunFacet(
         chosen=decision.get("chosen"),
         ranOn=outcome.get("ran_on"),
@@ -96,7 +97,7 @@ def pod_lineage(task: Any, ti: Any) -> OperatorLineage[Any, Any]:
 
 def quantum_lineage(task: Any, ti: Any) -> OperatorLineage[Any, Any]:
     """The quantum facet (and, for a cloud device, the provider's task as external query)."""
-    result, decision = _xcom(task), _xcom(task, "quantum_decision")
+    result, decision = _fact(task), _fact(task, facts.QUANTUM_DECISION)
     cost = _field(result, "cost")
     estimate, circuit = _field(cost, "estimate"), _field(result, "circuit")
     backend = result.get("backend") or decision.get("chosen")
@@ -121,7 +122,7 @@ def query_lineage(task: Any, ti: Any) -> OperatorLineage[Any, Any]:
     hook = task.hook
     namespace = f"trino://{hook.asset_authority()}"
     lineage = statement_lineage(task.sql, hook.default_catalog, hook.connection.schema or None)
-    result = _xcom(task)
+    result = _fact(task)
     written = [*lineage.outputs]
     if task.target_table:
         from airflow_dataops.core.tables import TableName

@@ -88,9 +88,9 @@ def run_on_ibm(
     record = {"task_id": job_id, "device": device.name, "fingerprint": fingerprint}
     operator._store(context, {**record, "state": "submitted"})
     if not local:
-        from airflow_dataops.operators._quantum_links import IBM_JOB_XCOM_KEY
+        from airflow_dataops.core import facts
 
-        context["ti"].xcom_push(key=IBM_JOB_XCOM_KEY, value=job_id)
+        operator.publish(context, facts.QUANTUM_JOB_ID, job_id)
         _wait(operator, job)
         status = str(getattr(job.status(), "name", job.status()))
         if status != "DONE":

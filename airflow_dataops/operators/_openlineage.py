@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_dataops.operators._facts import FactPublisher
 
-class OpenLineageFacets:
+
+class OpenLineageFacets(FactPublisher):
     """Airflow's OpenLineage provider calls these after a try; the builders read what the try published.
 
     ``_openlineage_builder`` names the function of :mod:`airflow_dataops.lineage.openlineage`
@@ -13,18 +15,6 @@ class OpenLineageFacets:
     """
 
     _openlineage_builder: str
-
-    def _publish_fact(self, context: Any, key: str, value: Any) -> Any:
-        """Push ``value`` to XCom under ``key`` and keep it for the facet methods; return it.
-
-        OpenLineage calls the facet methods in a process forked from the task's; reading
-        XCom back from there goes through the supervisor connection the fork shares and
-        hangs, so the facts travel in the operator's own memory instead.
-        """
-        if key != "return_value":
-            context["ti"].xcom_push(key=key, value=value)
-        self.__dict__.setdefault("_openlineage_facts", {})[key] = value
-        return value
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """What the finished try did: placement, quantum task or tables (see the lineage docs)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
 
-ARN_XCOM_KEY = "quantum_task_arn"
+from airflow_dataops.core import facts
+from airflow_dataops.operators._ui_links import published
 
 
 def braket_console_url(task_arn: str) -> str:
@@ -23,11 +23,8 @@ class BraketTaskLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The console URL, or nothing when the task ran on a local simulator."""
-        arn = XCom.get_value(ti_key=ti_key, key=ARN_XCOM_KEY)
+        arn = published(operator, facts.QUANTUM_TASK_ARN)
         return braket_console_url(str(arn)) if arn else ""
-
-
-IBM_JOB_XCOM_KEY = "quantum_job_id"
 
 
 def ibm_job_url(job_id: str) -> str:
@@ -42,5 +39,5 @@ class IbmJobLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The job page URL, or nothing when no IBM job was submitted."""
-        job_id = XCom.get_value(ti_key=ti_key, key=IBM_JOB_XCOM_KEY)
+        job_id = published(operator, facts.QUANTUM_JOB_ID)
         return ibm_job_url(str(job_id)) if job_id else ""

@@ -1,7 +1,8 @@
 """Extra links from a task in the Airflow UI: its MLflow run, its Trino query, the target its pod ran on.
 
 Airflow 3 computes a task's extra links on the worker when the try ends and keeps them
-in XCom, so each ``get_link`` here sees the operator that ran and the try's XCom.
+in XCom, so each ``get_link`` here sees the operator that ran, with the facts it
+published (:meth:`~airflow_dataops.operators._facts.FactPublisher.published`).
 
 - :class:`MlflowRunLink` (any operator): the overview app's ``/dataops/mlflow/run``
   route, which looks the try's run up in MLflow by its lineage key when clicked (the
@@ -19,12 +20,15 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from airflow.sdk import BaseOperatorLink
-from airflow.sdk.execution_time.xcom import XCom
 
+from airflow_dataops.core import facts
 from airflow_dataops.ui import URL_PREFIX
 
-PLACEMENT_XCOM_KEY = "placement"
-RESULT_XCOM_KEY = "return_value"
+
+def published(operator: Any, fact: facts.Fact[Any]) -> Any:
+    """What ``operator`` published as ``fact`` in this try (None for operators that publish nothing)."""
+    read = getattr(operator, "published", None)
+    return read(fact) if callable(read) else None
 
 
 def _base_url() -> str:
@@ -80,7 +84,7 @@ class TrinoQueryLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The coordinator's page for the ``query_id`` of the task's result."""
-        result = XCom.get_value(ti_key=ti_key, key=RESULT_XCOM_KEY)
+        result = published(operator, facts.RESULT)
         query_id = result.get("query_id") if isinstance(result, dict) else None
         conn_id = getattr(operator, "conn_id", None)
         if not query_id or not conn_id:
@@ -101,8 +105,6 @@ class SuperclusterTargetLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         """The target's row of the page: the last target the try ran on, else the decision's choice."""
-        target = getattr(getattr(operator, "_target", None), "name", None)
-        if not target:
-            placement = XCom.get_value(ti_key=ti_key, key=PLACEMENT_XCOM_KEY)
-            target = placement.get("chosen") if isinstance(placement, dict) else None
+        outcome, placement = published(operator, facts.PLACEMENT_OUTCOME), published(operator, facts.PLACEMENT)
+        target = (outcome or {}).get("ran_on") or (placement or {}).get("chosen")
         return overview_url("/", fragment=f"target-{target}") if target else ""

@@ -29,11 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk.bases.operator import BaseOperatorMeta
 
+from airflow_dataops.core import facts
 from airflow_dataops.core.names import TARGET_LABEL
 from airflow_dataops.core.placement_args import PlacementArgs
 from airflow_dataops.operators._openlineage import OpenLineageFacets
@@ -49,7 +50,6 @@ if TYPE_CHECKING:
     from airflow_dataops.hooks.supercluster import SuperclusterHook
     from airflow_dataops.observability import Notifiers
 
-PLACEMENT_STATE_KEY = "airflow_dataops_placement"
 DEFAULT_DECLARATION = "supercluster.yaml"
 
 
@@ -395,7 +395,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
         requirements = self.placement.requirements(pod, reads=self.reads, dag_tags=sorted(context["dag"].tags or ()))
         decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
-        self._publish_fact(context, "placement", decision.to_dict())
+        self.publish(context, facts.PLACEMENT, cast("facts.PlacementDecision", decision.to_dict()))
         from airflow_dataops import observability
 
         observability.placement_decided(context, decision.chosen.target, decision.chosen.pool)
@@ -512,15 +512,15 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
         image_digest = (
             _image_digest(self.remote_pod or self.pod, self.base_container_name) if ran_on is not None else None
         )
-        outcome = {
+        outcome: facts.PlacementOutcome = {
             "ran_on": ran_on.name if ran_on is not None else None,
-            "failovers": list(self._failovers),
+            "failovers": cast("list[facts.Failover]", list(self._failovers)),
             "image": self.image if ran_on is None or ran_on.kind == "kubernetes" else None,
             "image_digest": image_digest,
         }
         if image_digest:
             self.log.info("Image %s ran as %s", self.image, image_digest)
-        self._publish_fact(context, "placement_outcome", outcome)
+        self.publish(context, facts.PLACEMENT_OUTCOME, outcome)
 
     def _remember(self, context: Context, pod: k8s.V1Pod) -> None:
         store = context.get("task_state_store")
@@ -532,14 +532,14 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
             "namespace": pod.metadata.namespace,
             "uid": pod.metadata.uid,
         }
-        store.set(PLACEMENT_STATE_KEY, record)
+        store.set(facts.POD_RECORD_KEY, record)
 
     def _reattach(self, hook: SuperclusterHook, context: Context) -> tuple[Target, k8s.V1Pod] | None:
         """The target and pod of a previous try, if that pod (same uid) is still alive."""
         from airflow_dataops.operators._failover import still_alive
 
         store = context.get("task_state_store")
-        record = store.get(PLACEMENT_STATE_KEY) if store is not None else None
+        record = store.get(facts.POD_RECORD_KEY) if store is not None else None
         if not isinstance(record, dict) or record.get("target") not in {t.name for t in hook.supercluster.targets}:
             return None
         target = hook.supercluster.target(str(record["target"]))
@@ -554,7 +554,8 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
             record["uid"],
             target.name,
         )
-        self._publish_fact(context, "placement", {"chosen": target.name, "reattached": record})
+        reattached: facts.PlacementDecision = {"chosen": target.name, "reattached": cast("facts.PodRecord", record)}
+        self.publish(context, facts.PLACEMENT, reattached)
         return target, pod
 
     def _run_locally(self, context: Context) -> Any:

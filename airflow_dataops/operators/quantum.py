@@ -23,10 +23,11 @@ import datetime
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk.bases.operator import BaseOperator
 
+from airflow_dataops.core import facts
 from airflow_dataops.operators._openlineage import OpenLineageFacets
 from airflow_dataops.operators._quantum_links import BraketTaskLink, IbmJobLink
 from airflow_dataops.operators._ui_links import MlflowRunLink
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from airflow_dataops.observability import Notifiers
 
 STATE_KEY = "airflow_dataops_quantum_run"
-COST_XCOM_KEY = "quantum_cost"
 MAX_XCOM_BYTES = 48 * 1024
 
 
@@ -208,9 +208,10 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
             except BudgetExceededError as error:
                 self._refused(context, "run_budget", estimate, self.run_budget - spent, str(error))
                 raise
-        self._publish_fact(context, "quantum_decision", decision.to_dict())
+        self.publish(context, facts.QUANTUM_DECISION, cast("facts.QuantumDecision", decision.to_dict()))
         # The budgets this try ran under (the supercluster page shows spend against them).
-        self._publish_fact(context, "quantum_budget", {"max_cost": self.max_cost, "run_budget": self.run_budget})
+        budget: facts.QuantumBudget = {"max_cost": self.max_cost, "run_budget": self.run_budget}
+        self.publish(context, facts.QUANTUM_BUDGET, budget)
         return decision
 
     def _refused(self, context: Context, budget: str, estimate: CostEstimate, limit: float, detail: str) -> None:
@@ -346,7 +347,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
             "submission": submission,
         }
         self._store(context, {**record, "state": "submitted"})
-        context["ti"].xcom_push(key="quantum_task_arn", value=arn)
+        self.publish(context, facts.QUANTUM_TASK_ARN, arn)
         if self.deferrable:
             from airflow_dataops.triggers.quantum import BraketTaskTrigger
 
@@ -372,6 +373,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
 
         if event["status"] != "success":
             raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
+        self.remember(facts.QUANTUM_TASK_ARN, str(event["task_arn"]))  # for the console link of this process
         circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self._source(context)), self.parameters))
         fingerprint = circuits.fingerprint(circuit)
         record = self._previous_run(context, fingerprint) or {}
@@ -438,13 +440,13 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
             self._store(self._context, {**self._record, "state": "failed"})
 
     def _publish(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        context["ti"].xcom_push(key=COST_XCOM_KEY, value=result["cost"]["actual"])
-        return self._publish_fact(context, "return_value", result)  # type: ignore[no-any-return]
+        self.publish(context, facts.QUANTUM_COST, result["cost"]["actual"])
+        return self.publish(context, facts.RESULT, result)
 
     # ----------------------------------------------------------------- helpers
 
     def _prices(self) -> dict[str, Mapping[str, float]]:
-        from airflow.configuration import conf
+        from airflow.providers.common.compat.sdk import conf
 
         configured = conf.get("dataops", "quantum_prices", fallback="") or ""
         try:
@@ -458,7 +460,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         others = [t for t in dag.task_ids if t != self.task_id]
         if not others:
             return 0.0
-        costs = context["ti"].xcom_pull(task_ids=others, key=COST_XCOM_KEY)
+        costs = context["ti"].xcom_pull(task_ids=others, key=facts.QUANTUM_COST.key)
         return float(sum(c for c in costs or [] if isinstance(c, int | float)))
 
     def _store(self, context: Context, record: dict[str, Any]) -> None:

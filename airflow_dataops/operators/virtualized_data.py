@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, conf
 from airflow.sdk import Asset, AssetAlias
 
+from airflow_dataops.core import facts
 from airflow_dataops.core.tables import TableName
 from airflow_dataops.operators._openlineage import OpenLineageFacets
 from airflow_dataops.operators._ui_links import MlflowRunLink, TrinoQueryLink
@@ -171,7 +172,7 @@ class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
         """The task's return value, naming the (last) Trino query it ran, if any."""
         if "query_id" not in result and self.hook.query_ids:
             result = {**result, "query_id": self.hook.query_ids[-1]}
-        return self._publish_fact(context, "return_value", result)  # type: ignore[no-any-return]
+        return self.publish(context, facts.RESULT, result)
 
     def _announce(self, context: Context, table: TableName, rows: int) -> dict[str, Any]:
         """Emit the written table as an asset event (through the task's alias) and return what was written."""

@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.sensor import BaseSensorOperator, PokeReturnValue
 
-from airflow_dataops.operators._quantum_links import ARN_XCOM_KEY, BraketTaskLink
+from airflow_dataops.core import facts
+from airflow_dataops.operators._facts import FactPublisher
+from airflow_dataops.operators._quantum_links import BraketTaskLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class QuantumTaskSensor(BaseSensorOperator):
+class QuantumTaskSensor(FactPublisher, BaseSensorOperator):
     """Wait for a Braket quantum task to end.
 
     :param task_arn: the quantum task's ARN. (templated)
@@ -42,7 +44,7 @@ class QuantumTaskSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         """Poke as usual, or hand the waiting to the triggerer."""
-        context["ti"].xcom_push(key=ARN_XCOM_KEY, value=self.task_arn)
+        self.publish(context, facts.QUANTUM_TASK_ARN, self.task_arn)
         if not self.deferrable:
             return super().execute(context)
         from airflow_dataops.triggers.quantum import BraketTaskTrigger
@@ -73,6 +75,7 @@ class QuantumTaskSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Resume after the trigger."""
+        self.remember(facts.QUANTUM_TASK_ARN, self.task_arn)  # for the console link of this process
         if event["status"] != "success":
             raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
         return {"task_arn": event["task_arn"], "status": "COMPLETED"}

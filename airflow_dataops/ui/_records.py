@@ -17,35 +17,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_dataops.core.overview import (
-    PLACEMENT_OUTCOME_XCOM_KEY,
-    PLACEMENT_STATE_KEY,
-    PLACEMENT_XCOM_KEY,
-    QUANTUM_BUDGET_XCOM_KEY,
-    QUANTUM_COST_XCOM_KEY,
-    QUANTUM_DECISION_XCOM_KEY,
-    TaskRun,
-)
+from airflow_dataops.core import facts
+from airflow_dataops.core.overview import TaskRun
 from airflow_dataops.core.placement import LiveState
 from airflow_dataops.core.supercluster import Supercluster
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-_XCOM_KEYS = (
-    PLACEMENT_XCOM_KEY,
-    PLACEMENT_OUTCOME_XCOM_KEY,
-    QUANTUM_COST_XCOM_KEY,
-    QUANTUM_DECISION_XCOM_KEY,
-    QUANTUM_BUDGET_XCOM_KEY,
-)
+_XCOM_KEYS = tuple(fact.key for fact in facts.PAGE_FACTS)
 DEFAULT_PROBE_TIMEOUT = 2.0
 
 TiKey = tuple[str, str, str, int]
 
 
 def _setting(name: str, fallback: str) -> str:
-    from airflow.configuration import conf
+    from airflow.providers.common.compat.sdk import conf
 
     return str(conf.get("dataops", name, fallback=fallback))
 
@@ -56,7 +43,7 @@ def declaration_path() -> Path:
     ``AIRFLOW_DATAOPS_SUPERCLUSTER`` (the operator's default too; a relative path is taken
     from the dags folder), else ``supercluster.yaml`` in the dags folder.
     """
-    from airflow.configuration import conf
+    from airflow.providers.common.compat.sdk import conf
 
     given = os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER")
     if given and Path(given).is_absolute():
@@ -104,10 +91,24 @@ def _load_probe_modules() -> None:
     import kubernetes_asyncio.client  # noqa: F401
 
 
-def _value(row: Any) -> Any:
-    from airflow.models.xcom import XComModel
+def _xcom_backend() -> Any:
+    """The deployment's XCom backend (``[core] xcom_backend``), else Airflow's own."""
+    from airflow.providers.common.compat.sdk import conf
+    from airflow.sdk import BaseXCom
 
-    return XComModel.deserialize_value(row)
+    return conf.getimport("core", "xcom_backend", fallback=None) or BaseXCom
+
+
+def _value(row: Any, backend: Any) -> Any:
+    """A stored XCom value as the task published it: through the deployment's backend.
+
+    A custom backend (values in object storage, say) keeps a reference in the database;
+    its ``deserialize_value`` turns the reference back into the value.
+    """
+    try:
+        return backend.deserialize_value(row)
+    except Exception:  # a value the backend cannot read is shown as missing, never breaks the page
+        return None
 
 
 def task_runs(session: Session, since: datetime, dag_ids: Collection[str] | None) -> list[TaskRun]:
@@ -124,8 +125,9 @@ def task_runs(session: Session, since: datetime, dag_ids: Collection[str] | None
     if dag_ids is not None:
         query = query.where(XComModel.dag_id.in_(list(dag_ids)))
     values: dict[TiKey, dict[str, Any]] = {}
+    backend = _xcom_backend()
     for row in session.scalars(query):
-        values.setdefault((row.dag_id, row.run_id, row.task_id, row.map_index), {})[row.key] = _value(row)
+        values.setdefault((row.dag_id, row.run_id, row.task_id, row.map_index), {})[row.key] = _value(row, backend)
     if not values:
         return []
     keys = list(values)
@@ -140,7 +142,7 @@ def task_runs(session: Session, since: datetime, dag_ids: Collection[str] | None
     ran_on: dict[TiKey, str] = {}
     for state in session.scalars(
         select(TaskStateStoreModel).where(
-            TaskStateStoreModel.key == PLACEMENT_STATE_KEY,
+            TaskStateStoreModel.key == facts.POD_RECORD_KEY,
             tuple_(
                 TaskStateStoreModel.dag_id,
                 TaskStateStoreModel.run_id,
@@ -165,11 +167,11 @@ def _stored_target(raw: str) -> str | None:
 
 def _task_run(key: TiKey, found: dict[str, Any], ti: Any, ran_on: str | None) -> TaskRun:
     dag_id, run_id, task_id, map_index = key
-    placement = found.get(PLACEMENT_XCOM_KEY)
-    outcome = found.get(PLACEMENT_OUTCOME_XCOM_KEY)
-    decision = found.get(QUANTUM_DECISION_XCOM_KEY)
-    cost = found.get(QUANTUM_COST_XCOM_KEY)
-    budget = found.get(QUANTUM_BUDGET_XCOM_KEY)
+    placement = found.get(facts.PLACEMENT.key)
+    outcome = found.get(facts.PLACEMENT_OUTCOME.key)
+    decision = found.get(facts.QUANTUM_DECISION.key)
+    cost = found.get(facts.QUANTUM_COST.key)
+    budget = found.get(facts.QUANTUM_BUDGET.key)
     return TaskRun(
         dag_id=dag_id,
         run_id=run_id,

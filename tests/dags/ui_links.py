@@ -1,7 +1,7 @@
 """Test DAG for the extra links of airflow_dataops/operators/_ui_links.py, run by tests/test_ui_links.py.
 
 The provider's operators carry these links; this small operator carries all three at once
-and leaves the XCom they read (a ``placement`` decision and a result with a Trino
+and publishes the facts they read (a placement decision and a result with a Trino
 ``query_id``, as SuperclusterPodOperator and VirtualizedQueryOperator do), so the links are
 checked without a Kubernetes or Trino stand-in.
 """
@@ -13,13 +13,15 @@ from typing import Any
 
 from airflow.sdk import DAG, BaseOperator
 
+from airflow_dataops.core import facts
+from airflow_dataops.operators._facts import FactPublisher
 from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink, TrinoQueryLink
 
 QUERY_ID = "20260101_120000_00042_abcde"
 
 
-class LinkedOperator(BaseOperator):
-    """Leaves the XCom the links read, like the provider's operators."""
+class LinkedOperator(FactPublisher, BaseOperator):
+    """Publishes the facts the links read, like the provider's operators."""
 
     operator_extra_links = (MlflowRunLink(), TrinoQueryLink(), SuperclusterTargetLink())
 
@@ -28,9 +30,10 @@ class LinkedOperator(BaseOperator):
         self.conn_id = conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
-        """Push a decision and return a query id."""
-        context["ti"].xcom_push(key="placement", value={"chosen": "cheap", "policies": ["cheapest"]})
-        return {"conn_id": self.conn_id, "query_id": QUERY_ID}
+        """Publish a decision and return a query id."""
+        decision: facts.PlacementDecision = {"chosen": "cheap", "policies": ["cheapest"]}
+        self.publish(context, facts.PLACEMENT, decision)
+        return self.publish(context, facts.RESULT, {"conn_id": self.conn_id, "query_id": QUERY_ID})
 
 
 with DAG("ui_links", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
