@@ -79,7 +79,13 @@ class AirflowDeployment:
 
     def environment(self, home: Path) -> dict[str, str]:
         """What every service of the deployment is configured with (as a Helm chart would set it)."""
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("AIRFLOW", "_AIRFLOW"))}
+        # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a connection's own CA (see
+        # tests/test_trino_server.py); a worker whose machine sets them would ignore the connection's.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AIRFLOW", "_AIRFLOW")) and key not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+        }
         env.update(
             {
                 "AIRFLOW_HOME": str(home),

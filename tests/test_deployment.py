@@ -16,12 +16,17 @@ from typing import Any
 
 import pytest
 
+from airflow_dataops.core.embedded_sql import Source
 from airflow_deployment import AirflowDeployment, running_deployment
 from mlflow_server import MlflowServer, start_mlflow_server
+from sql_data import write_sources
+from tls_certs import Certificates, make_certificates
+from trino_server import TrinoTestServer, start_trino_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.deployment]
 TEST_DAGS = Path(__file__).parent / "dags"
 SECRET = "pw-never-in-mlflow-deploy-4b2"
+TRINO_PASSWORD = "trino-pw-deploy-9d3"
 
 
 @pytest.fixture(scope="module")
@@ -112,10 +117,10 @@ def test_lineage_written_while_mlflow_was_down_is_delivered_when_it_is_back(
     deployment.check_alive()
 
 
-def task_logs(deployment: AirflowDeployment, dag_id: str, run_id: str) -> str:
-    """Every task log of a run, as the workers wrote them."""
+def task_logs(deployment: AirflowDeployment, dag_id: str, run_id: str, pattern: str = "*.log") -> str:
+    """Every task log of a run (``*.log.trigger.*``: what the triggerer logged for its tasks)."""
     folder = deployment.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
-    return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob("*.log")))
+    return "\n".join(path.read_text(errors="replace") for path in sorted(folder.rglob(pattern)))
 
 
 def test_a_provider_operator_publishes_its_facts_without_xcom_errors(
@@ -140,3 +145,32 @@ def test_a_provider_operator_publishes_its_facts_without_xcom_errors(
     page = deployment.client.get_json("/dataops/api/overview")
     (quantum,) = [r for r in page["quantum"]["runs"] if r["run_id"] == run_id]
     assert quantum["tasks"][0]["backend"] == tags["dataops.quantum_backend"]  # the page resolved the reference
+
+
+@pytest.fixture(scope="module")
+def trino(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TrinoTestServer, Certificates]]:
+    certificates = make_certificates(tmp_path_factory.mktemp("tls"), client_cn="etl-service")
+    declared = write_sources(tmp_path_factory.mktemp("sources"))
+    sources = [Source(s["catalog"], s["kind"], s["path"]) for s in declared]
+    with start_trino_server(
+        sources, users={"etl": TRINO_PASSWORD}, tls=certificates.server, page_bytes=4096
+    ) as running:
+        yield running, certificates
+
+
+def test_a_deferred_trino_query_is_followed_by_the_real_triggerer(
+    deployment: AirflowDeployment, trino: tuple[TrinoTestServer, Certificates]
+) -> None:
+    server, certificates = trino
+    extra = {"catalog": "lake", "verify": str(certificates.ca)}
+    deployment.client.set_connection(
+        "vd_trino", "virtualized_data", host=server.host, port=server.port, login="etl",
+        password=TRINO_PASSWORD, extra=json.dumps(extra),
+    )  # fmt: skip
+    run_id = deployment.client.trigger("vd_deferred_trino")
+    assert deployment.client.wait_for_run("vd_deferred_trino", run_id) == "success"
+    followed = task_logs(deployment, "vd_deferred_trino", run_id, "*.log.trigger.*")
+    assert "is FINISHED" in followed  # the triggerer followed the query to its end, not the worker
+    triggerer = deployment.log("triggerer")
+    assert "async thread was blocked" not in triggerer
+    assert TRINO_PASSWORD not in triggerer + followed + task_logs(deployment, "vd_deferred_trino", run_id)

@@ -18,6 +18,13 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 MAX_READ_ERRORS = 5
 
 
+class QueryFailed(Exception):
+    """Trino reported the query failed (raised from the reading thread, so the loop never imports trino)."""
+
+    def __init__(self, error_name: str, message: str) -> None:
+        super().__init__(f"{error_name}: {message}")
+
+
 class TrinoQueryTrigger(BaseTrigger):
     """Poll a running Trino query until it ends.
 
@@ -72,7 +79,13 @@ class TrinoQueryTrigger(BaseTrigger):
         )
 
     def _read(self, request: Any) -> Any:
-        return request.process(request.get(self.next_uri))
+        """One page of the query (in a thread): the trino client, and its first import, stay off the loop."""
+        from trino.exceptions import TrinoQueryError
+
+        try:
+            return request.process(request.get(self.next_uri))
+        except TrinoQueryError as error:
+            raise QueryFailed(str(error.error_name), str(error.message)) from error
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Follow ``nextUri`` (in a thread: the trino client is synchronous) until the query ends.
@@ -80,16 +93,14 @@ class TrinoQueryTrigger(BaseTrigger):
         A failed read is retried up to ``MAX_READ_ERRORS`` times in a row; Trino answers the
         same URI again, so nothing is skipped. An error reported by Trino ends it at once.
         """
-        from trino.exceptions import TrinoQueryError
-
         request: Any = None
         errors, state = 0, None
         while True:
             try:
                 request = request or await asyncio.to_thread(self._request)
                 status = await asyncio.to_thread(self._read, request)
-            except TrinoQueryError as error:
-                yield self._event("failed", f"{error.error_name}: {error.message}")
+            except QueryFailed as error:
+                yield self._event("failed", str(error))
                 return
             except Exception as error:
                 errors, request = errors + 1, None
