@@ -56,7 +56,11 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "DataOps supercluster",
-                "python-modules": ["airflow_dataops.triggers.quantum", "airflow_dataops.triggers.virtualized_data"],
+                "python-modules": [
+                    "airflow_dataops.triggers.quantum",
+                    "airflow_dataops.triggers.thread_imported",
+                    "airflow_dataops.triggers.virtualized_data",
+                ],
             }
         ],
         "connection-types": [

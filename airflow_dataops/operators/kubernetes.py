@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk.bases.operator import BaseOperatorMeta
@@ -41,7 +41,10 @@ from airflow_dataops.operators._openlineage import OpenLineageFacets
 from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
     from kubernetes.client import models as k8s
 
     from airflow_dataops.core.local_runner import LocalProcess
@@ -365,6 +368,26 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
             return self._run_with_failover(hook, context, order, start=attempt + 1)
         self._record_outcome(context, target)
         return result
+
+    def defer(
+        self,
+        *,
+        trigger: BaseTrigger,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> NoReturn:
+        """Defer as the parent decided, through a trigger the triggerer imports without the kubernetes clients.
+
+        Importing the cncf ``KubernetesPodTrigger`` takes seconds, on the triggerer's event
+        loop; :class:`~airflow_dataops.triggers.thread_imported.ThreadImportedTrigger`
+        imports it in a thread and then runs it unchanged.
+        """
+        from airflow_dataops.triggers.thread_imported import ThreadImportedTrigger
+
+        super().defer(
+            trigger=ThreadImportedTrigger.wrapping(trigger), method_name=method_name, kwargs=kwargs, timeout=timeout
+        )
 
     def on_kill(self) -> None:
         """Stop a local process, or delete the pod through the parent."""
