@@ -8,6 +8,7 @@ is proven by tests/test_ui_browser.py, after a real run).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -113,7 +114,8 @@ def test_the_overview_probes_every_target_and_shows_the_unreachable_ones(client:
     assert answer.status_code == 200
     assert time.monotonic() - started < 10, "a dead target must not hold the page beyond the probe timeout"
     data = answer.json()
-    targets = {t["name"]: t for t in data["targets"]}
+    (declaration,) = data["declarations"]  # AIRFLOW_DATAOPS_SUPERCLUSTER names one
+    targets = {t["name"]: t for t in declaration["targets"]}
     assert list(targets) == ["local", "cheap", "down", "ghost"]
     assert targets["local"]["health"] == "not probed"
     assert targets["cheap"]["health"] == "reachable"
@@ -155,7 +157,7 @@ def test_a_bad_declaration_is_shown_not_raised(client: TestClient, records: Any,
         html = client.get("/dataops/", headers=token("viewer")).text
     finally:
         os.environ["AIRFLOW_DATAOPS_SUPERCLUSTER"] = saved
-    assert "id='declaration-error'" in html
+    assert "class='error declaration-error'" in html
     assert "concurrancy" in html
     assert "Recent placement decisions" in html
 
@@ -165,3 +167,21 @@ def test_the_mlflow_redirect_says_why_there_is_no_run(client: TestClient) -> Non
     answer = client.get("/dataops/mlflow/run", params=query, headers=token("viewer"), follow_redirects=False)
     assert answer.status_code == 404
     assert "no usable MLflow connection 'mlflow_default'" in unescape(answer.text)
+
+
+def test_every_declaration_of_the_bundles_has_its_rows(
+    client: TestClient, records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import DAGS_FOLDER, TEST_DAGS_FOLDER
+
+    monkeypatch.delenv("AIRFLOW_DATAOPS_SUPERCLUSTER")  # the deployment's bundles decide
+    data = client.get("/dataops/api/overview", headers=token("viewer")).json()
+    shown = {Path(d["path"]): [t["name"] for t in d["targets"]] for d in data["declarations"]}
+    expected = [DAGS_FOLDER / "supercluster.yaml", *sorted(TEST_DAGS_FOLDER.glob("supercluster*.yaml"))]
+    assert sorted(shown) == sorted(path.resolve() for path in expected)
+    assert shown[(TEST_DAGS_FOLDER / "supercluster_restricted.yaml").resolve()]  # not only the default one
+    html = client.get("/dataops/", headers=token("viewer")).text
+    for names in shown.values():
+        for name in names:  # every target a "Supercluster target" link may name has its anchor
+            assert f"id='target-{name}'" in html
+    assert len(re.findall(r"id='(target-[^']+)'", html)) == len(set(re.findall(r"id='(target-[^']+)'", html)))

@@ -65,7 +65,7 @@ def _capacity(pools: Iterable[Mapping[str, Any]]) -> str:
     return "<br>".join(lines)
 
 
-def _target_row(t: Mapping[str, Any]) -> str:
+def _target_row(t: Mapping[str, Any], anchor: bool = True) -> str:
     health = t["health"]
     badge = f"<span class='badge {health.replace(' ', '-')}'>{escape(health)}</span>"
     if t["reason"]:
@@ -78,8 +78,9 @@ def _target_row(t: Mapping[str, Any]) -> str:
             load += f" ({t['load']:.0%})"
     latency = f"{t['latency_ms']:.0f} ms" if t["latency_ms"] is not None else "-"
     where = escape(f"{t['kind']}, {t['provider']}, {t['region']}")
+    row_id = f" id='target-{escape(t['name'])}'" if anchor else ""
     return (
-        f"<tr id='target-{escape(t['name'])}' data-target='{escape(t['name'])}' data-health='{escape(health)}'>"
+        f"<tr{row_id} data-target='{escape(t['name'])}' data-health='{escape(health)}'>"
         f"<td><b>{escape(t['name'])}</b><br><span class='meta'>{where}</span></td>"
         f"<td>{badge}</td><td class='num'>{latency}</td><td>{_capacity(t['pools'])}</td><td>{escape(load)}</td>"
         f"<td>{_prices(t['prices'])}</td><td class='num'>{_money(t['spend_today'])}</td></tr>"
@@ -175,17 +176,30 @@ def _mlflow_section(mlflow: Mapping[str, Any]) -> str:
     )
 
 
-def render(overview: Mapping[str, Any]) -> str:
-    """The whole page."""
-    declaration = overview["declaration"]
-    targets = ""
+def _declaration_section(declaration: Mapping[str, Any], anchored: set[str]) -> str:
+    """One declaration's heading, its error if it has one, and its targets' rows.
+
+    A row's anchor is ``target-<name>`` (what the "Supercluster target" link opens); a name
+    declared again in a later declaration gets no second anchor (ids are unique).
+    """
+    section = f"<h3 class='declaration'>Declaration <code>{escape(declaration['path'])}</code></h3>"
     if declaration["error"]:
-        targets = f"<p class='error' id='declaration-error'>{escape(declaration['error'])}</p>"
-    targets += _table(
+        section += f"<p class='error declaration-error'>{escape(declaration['error'])}</p>"
+    rows = []
+    for target in declaration["targets"]:
+        rows.append(_target_row(target, anchor=target["name"] not in anchored))
+        anchored.add(target["name"])
+    return section + _table(
         ["target", "health", "probe", "capacity (declared / free now)", "load", "declared price", "spend today"],
-        (_target_row(t) for t in overview["targets"]),
+        rows,
         "The declaration has no targets.",
     )
+
+
+def render(overview: Mapping[str, Any]) -> str:
+    """The whole page."""
+    anchored: set[str] = set()
+    targets = "".join(_declaration_section(d, anchored) for d in overview["declarations"])
     mlflow = overview["mlflow"]
     decisions = _table(
         ["started", "task", "ran on", "failovers", "price / spend", "explanation"],
@@ -196,7 +210,7 @@ def render(overview: Mapping[str, Any]) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Supercluster</title>"
         f"<style>{_CSS}</style></head><body>"
         "<h1>Supercluster</h1>"
-        f"<p class='meta'>Declaration <code>{escape(declaration['path'])}</code>; "
+        f"<p class='meta'>{len(overview['declarations'])} supercluster declaration(s); "
         f"probed with a {overview['probe_timeout']:g} s timeout at {escape(overview['generated_at'])}; "
         f"spend and decisions of the last {overview['window_days']} days. Read-only.</p>"
         f"<h2>Targets</h2>{targets}"

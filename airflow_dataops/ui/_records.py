@@ -37,19 +37,56 @@ def _setting(name: str, fallback: str) -> str:
     return str(conf.get("dataops", name, fallback=fallback))
 
 
-def declaration_path() -> Path:
-    """The declaration the page shows.
+def declaration_paths() -> list[Path]:
+    """The declarations the page shows: every one of the deployment's local DAG bundles.
 
-    ``AIRFLOW_DATAOPS_SUPERCLUSTER`` (the operator's default too; a relative path is taken
-    from the dags folder), else ``supercluster.yaml`` in the dags folder.
+    ``AIRFLOW_DATAOPS_SUPERCLUSTER`` names one (the operator's default too; a relative path
+    is taken from the dags folder). Otherwise every YAML file under the dags folder and
+    the folders of the configured local bundles that declares ``targets`` is shown, so
+    each declaration a task may name has its rows; with none found, the default
+    ``supercluster.yaml`` of the dags folder (shown as missing).
     """
     from airflow.providers.common.compat.sdk import conf
 
-    given = os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER")
-    if given and Path(given).is_absolute():
-        return Path(given)
     dags_folder = Path(conf.get("core", "dags_folder"))
-    return dags_folder / (given or "supercluster.yaml")
+    given = os.environ.get("AIRFLOW_DATAOPS_SUPERCLUSTER")
+    if given:
+        return [Path(given) if Path(given).is_absolute() else dags_folder / given]
+    found = [path for folder in _bundle_folders(dags_folder) for path in _declarations_under(folder)]
+    return sorted(dict.fromkeys(found)) or [dags_folder / "supercluster.yaml"]
+
+
+def _bundle_folders(dags_folder: Path) -> list[Path]:
+    """The dags folder and the paths of the local bundles of ``[dag_processor] dag_bundle_config_list``."""
+    from airflow.providers.common.compat.sdk import conf
+
+    folders = [dags_folder]
+    try:
+        bundles = json.loads(conf.get("dag_processor", "dag_bundle_config_list", fallback="[]") or "[]")
+    except ValueError:
+        bundles = []
+    for bundle in bundles if isinstance(bundles, list) else []:
+        path = (bundle.get("kwargs") or {}).get("path") if isinstance(bundle, dict) else None
+        if path:
+            folders.append(Path(path))
+    return [folder.resolve() for folder in folders if folder.is_dir()]
+
+
+def _declarations_under(folder: Path, max_bytes: int = 1_000_000) -> list[Path]:
+    """YAML files under ``folder`` whose top level declares ``targets`` (a supercluster declaration)."""
+    from airflow_dataops.core.fast_yaml import safe_load
+
+    found = []
+    for path in sorted([*folder.rglob("*.yaml"), *folder.rglob("*.yml")]):
+        try:
+            if path.stat().st_size > max_bytes:
+                continue
+            data = safe_load(path.read_text())
+        except Exception:  # not YAML, unreadable: not a declaration
+            continue
+        if isinstance(data, dict) and "targets" in data:
+            found.append(path.resolve())
+    return found
 
 
 def probe_timeout() -> float:

@@ -43,16 +43,18 @@ def build_overview(session: Any, user: Any, days: int, now: datetime | None = No
     runs = _records.task_runs(session, now - timedelta(days=days), readable)
     spend = core.summarise_spend(runs, now)
     timeout = _records.probe_timeout()
-    found = _records.probe_targets(_records.declaration_path(), timeout)
-    targets = core.target_rows(found.supercluster, found.live, spend.per_target_today) if found.supercluster else []
+    declarations = []
+    for path in _records.declaration_paths():
+        found = _records.probe_targets(path, timeout)
+        rows = core.target_rows(found.supercluster, found.live, spend.per_target_today) if found.supercluster else []
+        declarations.append({"path": str(found.path), "error": found.error, "targets": [t.to_dict() for t in rows]})
     spend_data = spend.to_dict()
     spend_data["per_dag"] = {d: spend_data["per_dag"][d] for d in core.ordered_dags(spend.per_dag)}
     return {
         "generated_at": now.isoformat(timespec="seconds"),
         "window_days": days,
         "probe_timeout": timeout,
-        "declaration": {"path": str(found.path), "error": found.error},
-        "targets": [t.to_dict() for t in targets],
+        "declarations": declarations,
         "spend": spend_data,
         "decisions": [d.to_dict() for d in core.recent_decisions(runs, now)],
         "quantum": {
