@@ -124,12 +124,31 @@ def test_sql_that_is_not_trino_sql(reports: dict[str, Report]) -> None:
 def test_an_invalid_declaration_is_reported_at_its_yaml_line(reports: dict[str, Report]) -> None:
     report = reports["broken_declaration"]
     declaration = BUNDLES / "broken_declaration" / "supercluster.yaml"
-    (problem,) = report.errors  # the pod task using it is not reported again
-    assert problem.check == "declaration"
+    (problem,) = errors(report, "declaration")
     assert "target 'onprem', field 'node_pools[0].allocatable.memory': '64GB' is not a Kubernetes quantity" in (
         problem.message
     )
     assert (problem.file, problem.line) == (str(declaration), line_of(declaration, "memory: 64GB"))
+    # The valid targets are still checked: a task that fits none of them is reported, ...
+    (too_big,) = errors(report, "placement")
+    assert too_big.task_id == "too_big"
+    assert report.checked["placement"] == 2
+    # ... and each task says it was checked against the valid targets only.
+    assert {p.task_id for p in report.notices} == {"pod", "too_big"}
+    assert all("valid targets" in p.message and "(local)" in p.message for p in report.notices)
+
+
+def test_placement_against_a_declaration_that_is_not_yaml_is_not_counted_as_checked(
+    reports: dict[str, Report],
+) -> None:
+    report = reports["broken_declaration_yaml"]
+    (problem,) = report.errors
+    assert (problem.check, problem.line) == ("declaration", 4)
+    assert "is not valid YAML" in problem.message
+    assert report.checked["placement"] == 0  # nothing was placed: not a pass
+    (notice,) = report.notices
+    assert (notice.check, notice.task_id) == ("placement", "pod")
+    assert "has no valid target" in notice.message
 
 
 def test_every_problem_of_a_bundle_is_reported_in_one_run(reports: dict[str, Report]) -> None:
@@ -144,7 +163,8 @@ def test_every_problem_of_a_bundle_is_reported_in_one_run(reports: dict[str, Rep
         ("sql", "bad_sql"),
         ("sql", "common_sql"),  # common.sql's operator on a virtualized_data connection, second statement
     }
-    assert {p.task_id for p in report.notices} == {"jinja_blocks"}
+    # on_the_edge's declaration has no valid target: its placement is a notice, not a silent pass
+    assert {p.task_id for p in report.notices} == {"jinja_blocks", "on_the_edge"}
     assert "other.yaml" in next(p.file for p in report.errors if p.check == "declaration")  # type: ignore[operator]
     assert "No module named 'customer_campaign_v2'" in next(p.message for p in report.errors if p.check == "import")
 

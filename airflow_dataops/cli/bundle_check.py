@@ -134,15 +134,18 @@ def _full_tracebacks() -> Iterator[None]:
 
 
 class _Declarations:
-    """Each supercluster declaration loaded once; an invalid one reported once, at its own line."""
+    """Each supercluster declaration loaded once; each of its errors reported once, at its own line.
+
+    The targets that are valid are kept: tasks are still checked against them.
+    """
 
     def __init__(self, report: Report) -> None:
         self.report = report
         self.loaded: dict[Path, Supercluster | None] = {}
+        self.invalid: set[Path] = set()
 
     def load(self, path: Path) -> Supercluster | None:
-        from airflow_dataops.core.declaration import load_supercluster
-        from airflow_dataops.core.supercluster import SuperclusterConfigError
+        from airflow_dataops.core.declaration import load_supercluster_leniently
 
         path = path.resolve()
         if path in self.loaded:
@@ -151,11 +154,13 @@ class _Declarations:
         if not path.is_file():
             return None  # reported at each task that points to it
         self.report.count("declaration")
-        try:
-            self.loaded[path] = load_supercluster(path)
-        except SuperclusterConfigError as error:
-            line = declaration_line(path.read_text(), error.target, error.field)
+        self.loaded[path], errors = load_supercluster_leniently(path)
+        text = path.read_text()
+        for error in errors:
+            line = declaration_line(text, error.target, error.field)
             self.report.add(Problem("declaration", str(error), str(path), line))
+        if errors:
+            self.invalid.add(path)
         return self.loaded[path]
 
 
@@ -231,15 +236,25 @@ def _context(dag: Any) -> Context:
 def _check_pod(task: Any, where: _Where, report: Report, declarations: _Declarations) -> None:
     from kubernetes.client import ApiClient
 
-    report.count("placement")
     path = task._declaration_path(_context(where.dag))  # the operator's own resolution of the path
     if not path.is_file():
+        report.count("placement")
         message = f"the supercluster declaration {path} does not exist. Fix: add it to the bundle or set supercluster="
         where.add(report, "placement", Finding(message))
         return
     supercluster = declarations.load(path)
-    if supercluster is None:
-        return  # the declaration's own error is reported once, at its line
+    if supercluster is None:  # its errors are reported at their lines; nothing to place against (not counted)
+        message = f"placement not checked: the supercluster declaration {path} has no valid target; fix it first"
+        where.add(report, "placement", Finding(message, severity="notice"))
+        return
+    if path.resolve() in declarations.invalid:
+        valid = ", ".join(t.name for t in supercluster.targets)
+        message = (
+            f"placement checked against the valid targets of {path} only ({valid}); "
+            "fix the declaration's errors to check against all of them"
+        )
+        where.add(report, "placement", Finding(message, severity="notice"))
+    report.count("placement")
     task.kubernetes_conn_id = None  # sized without any cluster, as the operator does before choosing one
     try:
         pod = ApiClient().sanitize_for_serialization(task.build_pod_request_obj(None, dry_run=True))

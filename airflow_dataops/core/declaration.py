@@ -39,34 +39,69 @@ _POOL_FIELDS = {"name", "nodes", "allocatable", "gpus", "labels", "taints", "fea
 
 
 def load_supercluster(path: str | Path) -> Supercluster:
-    """Load and validate the declaration file at ``path``."""
+    """Load and validate the declaration file at ``path``; the first error is raised."""
+    found, errors = load_supercluster_leniently(path)
+    if errors:
+        raise errors[0]
+    assert found is not None  # no error means at least one valid target
+    return found
+
+
+def load_supercluster_leniently(path: str | Path) -> tuple[Supercluster | None, list[SuperclusterConfigError]]:
+    """The valid targets of the declaration at ``path`` (None if none), and every error found in it.
+
+    For the CI check: one invalid target does not hide the others' problems, nor the
+    placement problems of tasks against the targets that are valid.
+    """
     import yaml  # a dependency of Airflow itself; imported lazily like every parser here
 
     path = Path(path)
     if not path.is_file():
-        raise SuperclusterConfigError(
+        missing = SuperclusterConfigError(
             None, "file", f"{path} does not exist", "create it in the DAG bundle or point the operator at it"
         )
+        return None, [missing]
     try:
         data = safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise SuperclusterConfigError(None, "file", f"{path} is not valid YAML ({error})", "fix the syntax") from None
-    return supercluster_from_dict(data)
+        return None, [SuperclusterConfigError(None, "file", f"{path} is not valid YAML ({error})", "fix the syntax")]
+    return supercluster_and_errors(data)
 
 
 def supercluster_from_dict(data: object) -> Supercluster:
-    """Validate a declaration already parsed into plain data."""
+    """Validate a declaration already parsed into plain data; the first error is raised."""
+    found, errors = supercluster_and_errors(data)
+    if errors:
+        raise errors[0]
+    assert found is not None  # no error means at least one valid target
+    return found
+
+
+def supercluster_and_errors(data: object) -> tuple[Supercluster | None, list[SuperclusterConfigError]]:
+    """Every target of ``data`` that validates, and the error of each part that does not, in order."""
     if not isinstance(data, Mapping) or not isinstance(data.get("targets"), list) or not data["targets"]:
-        raise SuperclusterConfigError(None, "targets", "no target is declared", "add a non-empty 'targets:' list")
+        return None, [
+            SuperclusterConfigError(None, "targets", "no target is declared", "add a non-empty 'targets:' list")
+        ]
     if data.get("version", 1) != 1:
-        raise SuperclusterConfigError(None, "version", f"version {data['version']!r} is unknown", "use version: 1")
-    targets = tuple(_target(raw, index) for index, raw in enumerate(data["targets"]))
-    seen: set[str] = set()
-    for target in targets:
-        if target.name in seen:
-            raise SuperclusterConfigError(target.name, "name", "declared twice", "give every target a unique name")
-        seen.add(target.name)
-    return Supercluster(targets=targets)
+        return None, [
+            SuperclusterConfigError(None, "version", f"version {data['version']!r} is unknown", "use version: 1")
+        ]
+    targets: list[Target] = []
+    errors: list[SuperclusterConfigError] = []
+    for index, raw in enumerate(data["targets"]):
+        try:
+            target = _target(raw, index)
+        except SuperclusterConfigError as error:
+            errors.append(error)
+            continue
+        if target.name in {t.name for t in targets}:
+            errors.append(
+                SuperclusterConfigError(target.name, "name", "declared twice", "give every target a unique name")
+            )
+            continue
+        targets.append(target)
+    return (Supercluster(targets=tuple(targets)) if targets else None), errors
 
 
 def _target(raw: object, index: int) -> Target:
