@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_dataops import __version__
+from airflow_dataops.config import PROVIDER_CONFIG
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -82,4 +83,5 @@ def get_provider_info() -> dict[str, Any]:
         # `airflow dataops ...`: Airflow calls this function on every CLI call; it imports nothing heavy.
         "cli": ["airflow_dataops.cli.definition.get_dataops_cli_commands"],
         "plugins": [{"name": "airflow_dataops", "plugin-class": "airflow_dataops.plugins.DataopsPlugin"}],
+        "config": PROVIDER_CONFIG,
     }

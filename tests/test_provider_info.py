@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import subprocess
 from importlib.metadata import entry_points, version
 from pathlib import Path
@@ -82,3 +83,36 @@ def test_every_public_component_module_is_listed() -> None:
         }
         listed = {module for entry in info[key] for module in entry["python-modules"]}
         assert listed == on_disk, key
+
+
+def test_airflow_config_list_shows_every_option_with_its_default(venv_bin: Path) -> None:
+    from airflow_dataops.config import OPTIONS
+
+    done = subprocess.run(
+        [
+            str(venv_bin / "airflow"),
+            "config",
+            "list",
+            "--section",
+            "dataops",
+            "--show-values",
+            "--include-descriptions",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    for name, declared in OPTIONS.items():
+        assert declared["description"] in done.stdout
+        shown = f"{name} = {declared['default']}" if declared["default"] is not None else f"# {name} = "
+        assert shown in done.stdout, name
+
+
+def test_the_configuration_reference_lists_every_option() -> None:
+    from airflow_dataops.config import OPTIONS
+
+    reference = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    table = reference.split("| option | default | read by | meaning |", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE))
+    assert documented == set(OPTIONS)

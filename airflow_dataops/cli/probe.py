@@ -26,11 +26,10 @@ def probe_command(args: argparse.Namespace) -> None:
 
 def run_probe(declaration: str, *, every: float | None, timeout: float) -> int:
     """Probe the targets of ``declaration`` once, or every ``every`` seconds until SIGTERM."""
-    from airflow.providers.common.compat.sdk import conf
-
+    from airflow_dataops.config import option
     from airflow_dataops.hooks.supercluster import SuperclusterHook
 
-    snapshot = conf.get("dataops", "live_state_snapshot", fallback=None)
+    snapshot = option("live_state_snapshot")
     if not snapshot:
         print(
             "airflow dataops probe: [dataops] live_state_snapshot is not set, so decisions would not read what "

@@ -41,9 +41,9 @@ def probe_cache() -> ProbeCache:
     ``airflow dataops probe --every N`` keeps them fresh so that a decision reads the file
     instead of probing the clusters.
     """
-    from airflow.providers.common.compat.sdk import conf
+    from airflow_dataops.config import option
 
-    path = conf.get("dataops", "live_state_snapshot", fallback=None)
+    path = option("live_state_snapshot")
     if not path:
         return _CACHE
     if path not in _SHARED:

@@ -26,10 +26,10 @@ _MARKER = ".backlog-alert-"
 
 
 def _settings() -> tuple[int, str]:
-    from airflow.providers.common.compat.sdk import conf
+    from airflow_dataops.config import option
 
-    threshold = conf.getint("dataops", "lineage_backlog_threshold", fallback=metrics.DEFAULT_BACKLOG_THRESHOLD)
-    return threshold, str(conf.get("dataops", "lineage_backlog_notifier", fallback="") or "")
+    threshold = int(option("lineage_backlog_threshold") or metrics.DEFAULT_BACKLOG_THRESHOLD)
+    return threshold, option("lineage_backlog_notifier") or ""
 
 
 def _first_to_reach(folder: Path, level: int) -> bool:

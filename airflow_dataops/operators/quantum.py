@@ -446,9 +446,9 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     # ----------------------------------------------------------------- helpers
 
     def _prices(self) -> dict[str, Mapping[str, float]]:
-        from airflow.providers.common.compat.sdk import conf
+        from airflow_dataops.config import option
 
-        configured = conf.get("dataops", "quantum_prices", fallback="") or ""
+        configured = option("quantum_prices") or ""
         try:
             table = json.loads(configured) if configured.strip() else {}
         except json.JSONDecodeError as error:

@@ -31,12 +31,6 @@ DEFAULT_PROBE_TIMEOUT = 2.0
 TiKey = tuple[str, str, str, int]
 
 
-def _setting(name: str, fallback: str) -> str:
-    from airflow.providers.common.compat.sdk import conf
-
-    return str(conf.get("dataops", name, fallback=fallback))
-
-
 def declaration_paths() -> list[Path]:
     """The declarations the page shows: every one of the deployment's local DAG bundles.
 
@@ -91,7 +85,9 @@ def _declarations_under(folder: Path, max_bytes: int = 1_000_000) -> list[Path]:
 
 def probe_timeout() -> float:
     """Seconds each target has to answer the page's probe (``[dataops] ui_probe_timeout``, default 2)."""
-    return float(_setting("ui_probe_timeout", str(DEFAULT_PROBE_TIMEOUT)))
+    from airflow_dataops.config import option
+
+    return float(option("ui_probe_timeout") or DEFAULT_PROBE_TIMEOUT)
 
 
 @dataclass
@@ -229,5 +225,7 @@ def _task_run(key: TiKey, found: dict[str, Any], ti: Any, ran_on: str | None) ->
 
 def quantum_daily_budget() -> float | None:
     """``[dataops] quantum_daily_budget``: dollars of quantum spend per UTC day the page compares against."""
-    raw = _setting("quantum_daily_budget", "").strip()
+    from airflow_dataops.config import option
+
+    raw = (option("quantum_daily_budget") or "").strip()
     return float(raw) if raw else None
