@@ -90,3 +90,12 @@ def start_cluster(name: str, conn_id: str, cpu: str = "4", memory: str = "8Gi") 
         process.kill()
         raise RuntimeError(f"the simulated cluster {name} did not start: {line!r}")
     return SimulatedCluster(name, conn_id, process, int(line.split()[1]), token)
+
+
+def start_test_clusters() -> dict[str, SimulatedCluster]:
+    """The three clusters of tests/dags/supercluster.yaml: ``cheap`` (small), ``middle`` and ``dear`` (large)."""
+    return {
+        "cheap": start_cluster("cheap", "k8s_cheap", cpu="2", memory="4Gi"),
+        "middle": start_cluster("middle", "k8s_middle"),
+        "dear": start_cluster("dear", "k8s_dear", cpu="8", memory="32Gi"),
+    }

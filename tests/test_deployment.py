@@ -18,7 +18,7 @@ import pytest
 
 from airflow_dataops.core.embedded_sql import Source
 from airflow_deployment import AirflowDeployment, running_deployment
-from kube_clusters import SimulatedCluster, start_cluster
+from kube_clusters import SimulatedCluster, start_test_clusters
 from mlflow_server import MlflowServer, start_mlflow_server
 from sql_data import write_sources
 from tls_certs import Certificates, make_certificates
@@ -87,13 +87,18 @@ def test_dag_runs_finish_and_the_scheduler_stays_up_without_an_mlflow_connection
     assert "Traceback" not in scheduler_log
 
 
+def run_with_lineage(deployment: AirflowDeployment, mlflow: MlflowServer, dag_id: str, tasks: set[str]) -> Any:
+    """Run ``dag_id`` to success with lineage to ``mlflow``; return its run id and its MLflow runs."""
+    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
+    run_id = deployment.client.trigger(dag_id)
+    assert deployment.client.wait_for_run(dag_id, run_id) == "success"
+    return run_id, wait_for_lineage(mlflow, dag_id, run_id, tasks)
+
+
 def test_lineage_through_a_connection_created_in_the_api_reaches_mlflow_unaided(
     deployment: AirflowDeployment, mlflow: MlflowServer
 ) -> None:
-    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
-    run_id = deployment.client.trigger("lineage_plain")
-    assert deployment.client.wait_for_run("lineage_plain", run_id) == "success"
-    runs = wait_for_lineage(mlflow, "lineage_plain", run_id, {"extract", "load"})
+    _, runs = run_with_lineage(deployment, mlflow, "lineage_plain", {"extract", "load"})
     deployment.check_alive()
     assert "DetachedInstanceError" not in deployment.log("scheduler")
     assert runs["extract"].data.tags["mlflow.parentRunId"] == runs["<dag run>"].info.run_id
@@ -127,10 +132,7 @@ def task_logs(deployment: AirflowDeployment, dag_id: str, run_id: str, pattern: 
 def test_a_provider_operator_publishes_its_facts_without_xcom_errors(
     deployment: AirflowDeployment, mlflow: MlflowServer
 ) -> None:
-    deployment.client.set_connection("mlflow_default", "mlflow", host=mlflow.url)
-    run_id = deployment.client.trigger("q_bell")
-    assert deployment.client.wait_for_run("q_bell", run_id) == "success"
-    runs = wait_for_lineage(mlflow, "q_bell", run_id, {"bell"})
+    run_id, runs = run_with_lineage(deployment, mlflow, "q_bell", {"bell"})
     tags = runs["bell"].data.tags
     assert tags["dataops.quantum_backend"] in {"braket_local", "aer_simulator"}  # read from the operator's facts
     assert tags["version.circuit_fingerprint"]
@@ -180,11 +182,7 @@ def test_a_deferred_trino_query_is_followed_by_the_real_triggerer(
 @pytest.fixture(scope="module")
 def clusters(deployment: AirflowDeployment) -> Iterator[dict[str, SimulatedCluster]]:
     """The three simulated clusters of tests/dags/supercluster.yaml, their connections made through the API."""
-    started = {
-        "cheap": start_cluster("cheap", "k8s_cheap", cpu="2", memory="4Gi"),
-        "middle": start_cluster("middle", "k8s_middle"),
-        "dear": start_cluster("dear", "k8s_dear", cpu="8", memory="32Gi"),
-    }
+    started = start_test_clusters()
     try:
         for cluster in started.values():
             extra = json.dumps({"kube_config": cluster.kubeconfig()})

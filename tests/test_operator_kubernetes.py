@@ -13,18 +13,14 @@ from typing import Any
 import pytest
 
 from conftest import TEST_DAGS_FOLDER
-from kube_clusters import SimulatedCluster, start_cluster
+from kube_clusters import SimulatedCluster, start_test_clusters
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def clusters(airflow_db: Path) -> Iterator[dict[str, SimulatedCluster]]:
-    started = {
-        "cheap": start_cluster("cheap", "k8s_cheap", cpu="2", memory="4Gi"),
-        "middle": start_cluster("middle", "k8s_middle"),
-        "dear": start_cluster("dear", "k8s_dear", cpu="8", memory="32Gi"),
-    }
+    started = start_test_clusters()
     saved = dict(os.environ)
     for cluster in started.values():
         key, value = cluster.connection_env()
