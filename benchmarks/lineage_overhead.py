@@ -3,7 +3,7 @@
 Each run is a fresh process with its own Airflow home (SQLite), running
 ``dag.test()`` of a DAG of 200 trivial tasks, one after another. With lineage on, the
 ``mlflow_default`` connection points at a local MLflow store (SQLite) and the provider's
-listener records every task (spool write, background send). The time a task costs is
+listener records every task (spool write, then the send the task does before it ends). The time a task costs is
 the period between the starts of consecutive tasks, so whatever lineage adds in the
 task's process (including the background send competing for the CPU) is in it. Reported:
 median and p95 of the period, off and on, and their difference. Runs alternate the order.
