@@ -74,13 +74,13 @@ def send_unlocked(spool: Spool, hook: Any) -> int:
     return sent
 
 
-def send_spool(hook: Any = None) -> int:
+def send_spool() -> int:
     """Send what waits in the spool, after any running sender of this machine; return how many were sent.
 
     Records that this process's background sender still holds are spooled first.
     """
     BackgroundSender.flush()
-    hook = hook or connected_hook()
+    hook = connected_hook()
     if hook is None:
         return 0
     spool = Spool(spool_folder())
@@ -183,6 +183,6 @@ class BackgroundSender:
         folder = spool_folder()
         spool = Spool(folder)
         spool.put(record)
-        report_backlog(folder, spool.pending(), spool.problem())
         with spool.sending(wait=True):
             send_unlocked(spool, hook)
+        report_backlog(folder, spool.pending(), spool.problem())  # what still waits, as after a task's send

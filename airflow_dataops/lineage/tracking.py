@@ -70,6 +70,17 @@ class RestTracking(Tracking):
         self.base = tracking_uri.rstrip("/") + "/api/2.0/mlflow"
         self.authorization, self.timeout = authorization, timeout
 
+    def answers(self, timeout: float) -> bool:
+        """Whether the server's ``/health`` answers 200 within ``timeout`` seconds."""
+        request = urllib.request.Request(self.base.removesuffix("/api/2.0/mlflow") + "/health")
+        if self.authorization:
+            request.add_header("Authorization", self.authorization)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
+                return bool(answer.status == 200)
+        except OSError:
+            return False
+
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None, **query: str) -> dict[str, Any]:
         url = f"{self.base}/{path}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
         request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode())
