@@ -23,9 +23,7 @@ class FactPublisher:
         """Push ``value`` to XCom under the fact's key (but the result, which Airflow pushes) and keep it."""
         if fact is not RESULT:
             context["ti"].xcom_push(key=fact.key, value=value)
-        facts: dict[str, Any] = getattr(self, "_published_facts", None) or {}
-        facts[fact.key] = value
-        self._published_facts = facts
+        self.remember(fact, value)
         return value
 
     def remember(self, fact: Fact[T], value: T) -> None:

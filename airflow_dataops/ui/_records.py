@@ -51,18 +51,17 @@ def declaration_paths() -> list[Path]:
 
 
 def _bundle_folders(dags_folder: Path) -> list[Path]:
-    """The dags folder and the paths of the local bundles of ``[dag_processor] dag_bundle_config_list``."""
-    from airflow.providers.common.compat.sdk import conf
+    """The dags folder and the folders of the deployment's local bundles, as Airflow's bundle manager builds them.
+
+    Git and other remote bundles are left out: their files are not on the api-server's disk.
+    """
+    from airflow.dag_processing.bundles.local import LocalDagBundle
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
 
     folders = [dags_folder]
-    try:
-        bundles = json.loads(conf.get("dag_processor", "dag_bundle_config_list", fallback="[]") or "[]")
-    except ValueError:
-        bundles = []
-    for bundle in bundles if isinstance(bundles, list) else []:
-        path = (bundle.get("kwargs") or {}).get("path") if isinstance(bundle, dict) else None
-        if path:
-            folders.append(Path(path))
+    for bundle in DagBundlesManager().get_all_dag_bundles():  # type: ignore[no-untyped-call]
+        if isinstance(bundle, LocalDagBundle):
+            folders.append(Path(bundle.path))
     return [folder.resolve() for folder in folders if folder.is_dir()]
 
 
