@@ -74,11 +74,11 @@ def get_provider_info() -> dict[str, Any]:
             },
         ],
         "extra-links": [
-            "airflow_dataops.operators._quantum_links.BraketTaskLink",
-            "airflow_dataops.operators._quantum_links.IbmJobLink",
-            "airflow_dataops.operators._ui_links.MlflowRunLink",
-            "airflow_dataops.operators._ui_links.SuperclusterTargetLink",
-            "airflow_dataops.operators._ui_links.TrinoQueryLink",
+            "airflow_dataops.links.quantum.BraketTaskLink",
+            "airflow_dataops.links.quantum.IbmJobLink",
+            "airflow_dataops.links.supercluster.MlflowRunLink",
+            "airflow_dataops.links.supercluster.SuperclusterTargetLink",
+            "airflow_dataops.links.supercluster.TrinoQueryLink",
         ],
         # `airflow dataops ...`: Airflow calls this function on every CLI call; it imports nothing heavy.
         "cli": ["airflow_dataops.cli.definition.get_dataops_cli_commands"],

@@ -21,9 +21,9 @@ import time
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from airflow_dataops.core.declaration import supercluster_from_dict
-from airflow_dataops.core.placement import LiveState, Requirements, decide
-from airflow_dataops.core.probing import Probe, probe_all
+from airflow_dataops.core.placement.decision import LiveState, Requirements, decide
+from airflow_dataops.core.placement.declaration import supercluster_from_dict
+from airflow_dataops.runtime.probing import Probe, probe_all
 
 CLUSTERS = 50
 LATENCY_S = 0.050

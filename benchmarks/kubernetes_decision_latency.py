@@ -188,10 +188,10 @@ def measure(rounds: int) -> dict[str, Any]:
     """Median single-probe, concurrent-decision and sequential-decision times."""
     os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
     os.environ["AIRFLOW__DATAOPS__LIVE_STATE_SNAPSHOT"] = str(Path(tempfile.mkdtemp()) / "live-state.json")
-    from airflow_dataops.core.placement import Requirements, decide
-    from airflow_dataops.core.probing import probe_all
+    from airflow_dataops.core.placement.decision import Requirements, decide
     from airflow_dataops.hooks import supercluster as module
     from airflow_dataops.hooks.supercluster import SuperclusterHook
+    from airflow_dataops.runtime.probing import probe_all
 
     folder = Path(tempfile.mkdtemp(prefix="bench-k8s-"))
     ports, token, ca_pem = _start_servers(CLUSTERS, folder)

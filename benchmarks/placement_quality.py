@@ -12,7 +12,7 @@ far is paid and wasted, and they are placed again at once (the failover every po
 gets). A pod that fits nowhere waits in a queue until capacity frees. Every policy
 sees which clusters are up and which have room now; they differ in the ranking only:
 
-- ``supercluster``: the real :func:`airflow_dataops.core.placement.decide` with policies
+- ``supercluster``: the real :func:`airflow_dataops.core.placement.decision.decide` with policies
   ``cheapest`` then ``fastest_start``, fed the simulated live state (free capacity of the
   roomiest node per pool, reachability);
 - ``first-fit``: the first cluster in declaration order that has room (how MultiKueue and
@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from _report import run_benchmark
-from airflow_dataops.core.declaration import supercluster_from_dict
-from airflow_dataops.core.placement import LiveState, PlacementError, Requirements, Toleration, decide
-from airflow_dataops.core.supercluster import Supercluster, Target
+from airflow_dataops.core.placement.decision import LiveState, PlacementError, Requirements, Toleration, decide
+from airflow_dataops.core.placement.declaration import supercluster_from_dict
+from airflow_dataops.core.placement.supercluster import Supercluster, Target
 
 HOUR = 3600.0
 BUCKET = 300.0

@@ -72,7 +72,7 @@ def measure(rounds: int) -> str:
     import duckdb
 
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from airflow_dataops.core.embedded_sql import Source
+    from airflow_dataops.runtime.embedded_sql import Source
     from trino_server import start_trino_server
 
     labels = {

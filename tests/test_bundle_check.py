@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_dataops.core.bundle_check import Problem, Report, format_github, format_json, format_text
-from airflow_dataops.core.bundle_locate import declaration_line, task_line, text_line, traceback_location
-from airflow_dataops.core.bundle_preflight import sql_findings
+from airflow_dataops.cli.bundle_locate import declaration_line, task_line, text_line, traceback_location
+from airflow_dataops.cli.bundle_preflight import sql_findings
+from airflow_dataops.cli.bundle_report import Problem, Report, format_github, format_json, format_text
 from conftest import REPO_ROOT
 
 BUNDLES = Path(__file__).parent / "bundles"

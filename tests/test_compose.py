@@ -167,7 +167,7 @@ def test_dependencies_volumes_and_ports_are_declared() -> None:
 
 
 def test_connection_ids_are_the_ones_the_code_uses() -> None:
-    from airflow_dataops.core.declaration import load_supercluster
+    from airflow_dataops.core.placement.declaration import load_supercluster
     from airflow_dataops.hooks.mlflow import MlflowHook
     from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
     from airflow_dataops.lineage.settings import mlflow_conn_id
@@ -230,8 +230,8 @@ def test_the_hooks_accept_the_compose_connections(monkeypatch: pytest.MonkeyPatc
 
 
 def test_the_declaration_names_exactly_the_compose_clusters(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_dataops.core.declaration import load_supercluster
-    from airflow_dataops.core.live_state import POOL_LABELS
+    from airflow_dataops.core.placement.declaration import load_supercluster
+    from airflow_dataops.core.placement.live_state import POOL_LABELS
     from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 
     supercluster = load_supercluster(DEPLOY / "supercluster.yaml")
@@ -285,7 +285,7 @@ def test_kubeconfigs_are_rewritten_to_the_service_names(tmp_path: Path) -> None:
 def test_pods_get_the_paths_both_clusters_mount() -> None:
     from kubernetes.client import models as k8s
 
-    from airflow_dataops.core.declaration import load_supercluster
+    from airflow_dataops.core.placement.declaration import load_supercluster
 
     settings = load_module(DEPLOY / "airflow_local_settings.py")
     assert mounts("airflow-scheduler")["/opt/airflow/config/airflow_local_settings.py"] == "./airflow_local_settings.py"

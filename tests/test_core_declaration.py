@@ -8,8 +8,13 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.declaration import load_supercluster, supercluster_from_dict
-from airflow_dataops.core.supercluster import QuantityError, SuperclusterConfigError, parse_cpu, parse_memory_gib
+from airflow_dataops.core.placement.declaration import load_supercluster, supercluster_from_dict
+from airflow_dataops.core.placement.supercluster import (
+    QuantityError,
+    SuperclusterConfigError,
+    parse_cpu,
+    parse_memory_gib,
+)
 
 VALID: dict[str, Any] = {
     "version": 1,

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_dataops.core.declaration import supercluster_from_dict
-from airflow_dataops.core.disruption import disruption_of
-from airflow_dataops.core.live_state import live_state_from_cluster, pool_of
+from airflow_dataops.core.placement.declaration import supercluster_from_dict
+from airflow_dataops.core.placement.disruption import disruption_of
+from airflow_dataops.core.placement.live_state import live_state_from_cluster, pool_of
 
 TARGET = supercluster_from_dict(
     {

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.declaration import supercluster_from_dict
-from airflow_dataops.core.placement import LiveState, PlacementError, Requirements, Toleration, decide
-from airflow_dataops.core.supercluster import Supercluster
+from airflow_dataops.core.placement.decision import LiveState, PlacementError, Requirements, Toleration, decide
+from airflow_dataops.core.placement.declaration import supercluster_from_dict
+from airflow_dataops.core.placement.supercluster import Supercluster
 
 
 def _target(name: str, vcpu: float, region: str = "eu", **extra: Any) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 
 from airflow_dataops.core.quantum.circuits import CircuitError, bind, fingerprint, load_circuit
 from airflow_dataops.core.quantum.devices import DeviceError, OverBudgetError, choose_device, device
-from airflow_dataops.core.quantum.local_run import run_local
 from airflow_dataops.core.quantum.pricing import BudgetExceededError, check_budget, estimate_cost
+from airflow_dataops.runtime.local_quantum import run_local
 
 GHZ_QASM2 = """OPENQASM 2.0;
 include "qelib1.inc";

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.requirements import PodSpecError, requirements_from_pod
+from airflow_dataops.core.placement.requirements import PodSpecError, requirements_from_pod
 
 
 def _pod(*containers: dict[str, Any], init: list[dict[str, Any]] | None = None, **spec: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.sql_translation import SqlTranslationError, trino_to_duckdb
+from airflow_dataops.core.sql.translation import SqlTranslationError, trino_to_duckdb
 
 # (Trino SQL, the result Trino documents for it)
 CORPUS: list[tuple[str, Any]] = [

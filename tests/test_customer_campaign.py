@@ -95,7 +95,7 @@ def test_customer_ids_are_unique(tmp_path: Path) -> None:
 def test_qaoa_sampling_finds_the_exact_optimum() -> None:
     """The quantum step's circuit, sampled on Aer, contains the assignment enumeration finds."""
     from airflow_dataops.core.quantum.circuits import load_circuit
-    from airflow_dataops.core.quantum.local_run import run_local
+    from airflow_dataops.runtime.local_quantum import run_local
     from customer_campaign.optimise import best_sampled_plan, qaoa_program
 
     qubo = build_campaign_qubo(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.embedded_sql import Source
+from airflow_dataops.runtime.embedded_sql import Source
 from airflow_deployment import AirflowDeployment, running_deployment
 from kube_clusters import SimulatedCluster, start_test_clusters
 from mlflow_server import MlflowServer, start_mlflow_server

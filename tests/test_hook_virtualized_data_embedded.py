@@ -40,7 +40,7 @@ def test_reads_stream_as_arrow_batches_and_pandas_chunks(sources: Any) -> None:
 
 
 def test_trino_sql_is_translated_or_refused_naming_the_construct(sources: Any) -> None:
-    from airflow_dataops.core.sql_translation import SqlTranslationError
+    from airflow_dataops.core.sql.translation import SqlTranslationError
 
     assert hook().get_first("SELECT date_diff('day', DATE '2026-01-01', DATE '2026-03-01')") == (59,)
     with pytest.raises(SqlTranslationError, match=r"levenshtein_distance\(...\) is not in the subset"):
@@ -57,7 +57,7 @@ def test_materialize_replaces_the_table_atomically(sources: Any) -> None:
 
 @pytest.mark.parametrize("target", ["warehouse.marts.x; DROP TABLE big", "warehouse.marts", 'warehouse."m".t'])
 def test_an_unsafe_target_name_is_refused_before_any_sql(sources: Any, target: str) -> None:
-    from airflow_dataops.core.tables import UnsafeTableNameError
+    from airflow_dataops.core.sql.tables import UnsafeTableNameError
 
     with pytest.raises(UnsafeTableNameError, match="target table"):
         hook().materialize("SELECT 1 AS x", target)
@@ -71,7 +71,7 @@ def test_cancel_stops_a_running_query_at_once(sources: Any) -> None:
 
 
 def test_connection_errors_name_the_field_and_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_dataops.core.supercluster import InvalidInputError
+    from airflow_dataops.core.errors import InvalidInputError
     from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
 
     monkeypatch.setenv("AIRFLOW_CONN_VD_BAD", '{"conn_type": "virtualized_data", "extra": {"engine": "spark"}}')

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.embedded_sql import Source
+from airflow_dataops.runtime.embedded_sql import Source
 from sql_data import ENDLESS, FEDERATED, cancel_while_running, write_sources
 from test_operator_quantum import run, xcom
 from tls_certs import Certificates, make_certificates
@@ -147,7 +147,7 @@ def test_refusals_happen_before_any_query(
 ) -> None:
     from trino.exceptions import HttpError
 
-    from airflow_dataops.core.supercluster import InvalidInputError
+    from airflow_dataops.core.errors import InvalidInputError
 
     monkeypatch.setenv("AIRFLOW_CONN_VD_OTHER", connection(server, certificates).replace(PASSWORD, "wrong-password"))
     with pytest.raises(HttpError, match="401"):

@@ -85,7 +85,9 @@ def test_rest_and_client_write_the_same_runs(
 
     monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_KIND", json.dumps({"conn_type": "mlflow", "host": server.url}))
     assert isinstance(MlflowHook("mlflow_kind").tracking, RestTracking)
-    monkeypatch.setenv("AIRFLOW_CONN_MLFLOW_KIND", json.dumps({"conn_type": "mlflow", "host": f"sqlite:///{tmp_path / 'kind.db'}"}))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MLFLOW_KIND", json.dumps({"conn_type": "mlflow", "host": f"sqlite:///{tmp_path / 'kind.db'}"})
+    )
     assert isinstance(MlflowHook("mlflow_kind").tracking, ClientTracking)
 
     over_rest = written(monkeypatch, server.url)

@@ -254,7 +254,7 @@ def test_spread_places_away_from_the_target_running_our_pods(fresh: dict[str, Si
     from kubernetes import client as k8s
     from kubernetes.client import ApiClient, Configuration
 
-    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.core.placement.decision import Requirements
     from airflow_dataops.hooks.supercluster import SuperclusterHook
 
     cheap = fresh["cheap"]
@@ -283,7 +283,7 @@ def test_decisions_read_the_snapshot_the_prober_keeps(
     """``airflow dataops probe`` writes the machine's snapshot; a decision then asks no cluster."""
     import subprocess
 
-    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.core.placement.decision import Requirements
     from airflow_dataops.hooks.supercluster import SuperclusterHook, probe_cache
 
     declaration = TEST_DAGS_FOLDER / "supercluster.yaml"
@@ -319,7 +319,7 @@ def test_the_probe_reads_every_form_of_inline_kubeconfig_and_names_a_refusal(
 
     import yaml
 
-    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.core.placement.decision import Requirements
     from airflow_dataops.hooks.supercluster import SuperclusterHook, probe_cache
 
     cheap = fresh["cheap"]

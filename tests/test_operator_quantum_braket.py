@@ -229,7 +229,7 @@ def test_the_trigger_rebuilds_from_its_serialization_and_reports_each_ending(fre
 
 
 def test_the_console_links_point_at_the_task() -> None:
-    from airflow_dataops.operators._quantum_links import braket_console_url, ibm_job_url
+    from airflow_dataops.links.quantum import braket_console_url, ibm_job_url
 
     assert ibm_job_url("d1abc") == "https://quantum.cloud.ibm.com/jobs/d1abc"
 

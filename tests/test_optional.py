@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from airflow_dataops.core.optional import EXTRA_FOR_MODULE, MissingExtraError, import_optional
+from airflow_dataops.runtime.optional import EXTRA_FOR_MODULE, MissingExtraError, import_optional
 
 
 def test_installed_sdk_is_returned() -> None:

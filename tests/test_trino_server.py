@@ -28,7 +28,7 @@ import requests
 import trino
 from trino.exceptions import TrinoConnectionError, TrinoExternalError, TrinoQueryError, TrinoUserError
 
-from airflow_dataops.core.embedded_sql import Source
+from airflow_dataops.runtime.embedded_sql import Source
 from tls_certs import Certificates, make_certificates
 from trino_server import TrinoTestServer, start_trino_server
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from airflow_dataops.core.overview import TaskRun
+from airflow_dataops.ui.overview import TaskRun
 from kube_clusters import start_cluster
 from ui_supercluster import down_connection_env, write_declaration
 

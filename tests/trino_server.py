@@ -10,7 +10,7 @@ answers with real results:
   result page by page (tokens increase; repeating the last token returns the same page,
   as a client retry needs; any other token is ``410 Gone``). The last response has no
   ``nextUri``. ``DELETE`` on a ``nextUri`` cancels (``204``).
-- The SQL runs on :class:`airflow_dataops.core.embedded_sql.EmbeddedEngine` (DuckDB,
+- The SQL runs on :class:`airflow_dataops.runtime.embedded_sql.EmbeddedEngine` (DuckDB,
   the sources attached as catalogs), translated by ``trino_to_duckdb``, in a thread per
   query with its own DuckDB cursor. Rows are fetched in small chunks, JSON-encoded
   there, and handed to the page handler through a bounded queue, so a 10-million-row
@@ -96,7 +96,7 @@ if TYPE_CHECKING:
     from duckdb.sqltypes import DuckDBPyType
     from sqlglot import exp
 
-    from airflow_dataops.core.embedded_sql import EmbeddedEngine, Source
+    from airflow_dataops.runtime.embedded_sql import EmbeddedEngine, Source
     from tls_certs import TlsFiles
 
 SERVER = Path(__file__).resolve()
@@ -1097,7 +1097,7 @@ def _classify(statement: exp.Expr) -> Plan:
 
 def analyse(sql: str, session: Session, cursor: duckdb.DuckDBPyConnection, catalogs: Catalogs) -> Plan:
     """The plan of ``sql``: names checked, SQL translated; raises :class:`TrinoError` as Trino would."""
-    from airflow_dataops.core.sql_translation import SqlTranslationError, trino_to_duckdb
+    from airflow_dataops.core.sql.translation import SqlTranslationError, trino_to_duckdb
 
     text = bind_parameters(sql.strip())
     for pattern, native in _NATIVE:
@@ -1738,7 +1738,7 @@ async def serve(config: dict[str, Any]) -> None:
 
     from aiohttp import web
 
-    from airflow_dataops.core.embedded_sql import EmbeddedEngine, Source
+    from airflow_dataops.runtime.embedded_sql import EmbeddedEngine, Source
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its parser's fallback warnings are not ours
     engine = EmbeddedEngine([Source(**source) for source in config["sources"]])

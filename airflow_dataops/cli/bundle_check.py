@@ -3,9 +3,9 @@
 The Airflow-facing half of the check: it parses the bundle with Airflow's own DagBag
 (the dag-processor's code, so an import error here is one there), walks the tasks, and
 hands each operator's arguments to the pure checks of
-:mod:`airflow_dataops.core.bundle_preflight`, which call the same placement, quantum
+:mod:`airflow_dataops.cli.bundle_preflight`, which call the same placement, quantum
 and SQL code the operators run. Findings go into a
-:class:`~airflow_dataops.core.bundle_check.Report`; nothing stops at the first problem.
+:class:`~airflow_dataops.cli.bundle_report.Report`; nothing stops at the first problem.
 
 Nothing runs and nothing is contacted: no pod, no quantum task, no query, no probe of a
 cluster, no Braket or IBM call. Connections are only read (from the environment or a
@@ -23,22 +23,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from airflow_dataops.core.bundle_check import Problem, Report, format_github, format_json, format_text
-from airflow_dataops.core.bundle_locate import declaration_line, task_line, text_line, traceback_location
-from airflow_dataops.core.bundle_preflight import (
+from airflow_dataops.cli.bundle_locate import declaration_line, task_line, text_line, traceback_location
+from airflow_dataops.cli.bundle_preflight import (
     Finding,
     placement_findings,
     quantum_findings,
     sql_findings,
     sql_texts,
 )
+from airflow_dataops.cli.bundle_report import Problem, Report, format_github, format_json, format_text
 
 if TYPE_CHECKING:
     import argparse
 
     from airflow.sdk import Context
 
-    from airflow_dataops.core.supercluster import Supercluster
+    from airflow_dataops.core.placement.supercluster import Supercluster
 
 DECLARATION = "supercluster.yaml"
 
@@ -145,7 +145,7 @@ class _Declarations:
         self.invalid: set[Path] = set()
 
     def load(self, path: Path) -> Supercluster | None:
-        from airflow_dataops.core.declaration import load_supercluster_leniently
+        from airflow_dataops.core.placement.declaration import load_supercluster_leniently
 
         path = path.resolve()
         if path in self.loaded:

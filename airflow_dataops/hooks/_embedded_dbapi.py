@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from airflow_dataops.core.embedded_sql import EmbeddedEngine, Source
-from airflow_dataops.core.interruptible import run_interruptibly
-from airflow_dataops.core.sql_translation import trino_to_duckdb
+from airflow_dataops.core.sql.translation import trino_to_duckdb
+from airflow_dataops.runtime.embedded_sql import EmbeddedEngine, Source
+from airflow_dataops.runtime.interruptible import run_interruptibly
 
 
 class _Interrupter:

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow.sdk.bases.hook import BaseHook
 
-from airflow_dataops.core.optional import import_optional
+from airflow_dataops.runtime.optional import import_optional
 
 
 class IbmQuantumHook(BaseHook):

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import BaseHook
 
+from airflow_dataops.core.errors import InvalidInputError
 from airflow_dataops.core.lineage import KEY_TAG, LineageRecord
-from airflow_dataops.core.supercluster import InvalidInputError
 from airflow_dataops.lineage.mlflow_auth import authorization, authorization_header
 from airflow_dataops.lineage.tracking import ClientTracking, RestTracking, Tracking
 

@@ -4,7 +4,7 @@ A thin adapter over the pure core: it loads the declaration from the DAG bundle,
 that every Kubernetes target's Airflow connection exists, asks every target's API for
 its nodes and pods at once (the cncf provider's ``AsyncKubernetesHook``, so credentials
 come from the connection exactly as for KubernetesPodOperator), and hands the result to
-:func:`airflow_dataops.core.placement.decide`.
+:func:`airflow_dataops.core.placement.decision.decide`.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.bases.hook import BaseHook
 
-from airflow_dataops.core.declaration import load_supercluster
 from airflow_dataops.core.fast_yaml import safe_load
-from airflow_dataops.core.live_state import live_state_from_cluster
-from airflow_dataops.core.placement import Decision, LiveState, Requirements, decide
-from airflow_dataops.core.probing import Probe, ProbeCache, SharedProbeCache, probe_all
-from airflow_dataops.core.supercluster import Supercluster, SuperclusterConfigError, Target
+from airflow_dataops.core.placement.decision import Decision, LiveState, Requirements, decide
+from airflow_dataops.core.placement.declaration import load_supercluster
+from airflow_dataops.core.placement.live_state import live_state_from_cluster
+from airflow_dataops.core.placement.supercluster import Supercluster, SuperclusterConfigError, Target
+from airflow_dataops.runtime.probing import Probe, ProbeCache, SharedProbeCache, probe_all
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection

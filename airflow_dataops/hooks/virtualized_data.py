@@ -8,7 +8,7 @@ data through the worker. The connection decides the engine:
   impersonation of the DAG owner, session properties, roles, and client tags and info
   carrying dag, task, run and try, so every query can be found in Trino's UI.
 - ``embedded``: DuckDB in the worker, with catalogs mapped to local sources declared in
-  the connection (:mod:`airflow_dataops.core.embedded_sql`). DAG authors still write
+  the connection (:mod:`airflow_dataops.runtime.embedded_sql`). DAG authors still write
   Trino SQL; it is translated within a verified subset or refused with the construct named.
 
 The hook is a common.sql ``DbApiHook``, so ``SQLExecuteQueryOperator`` and every
@@ -33,10 +33,10 @@ from typing import Any
 
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
-from airflow_dataops.core.interruptible import run_interruptibly
-from airflow_dataops.core.sql_lineage import statement_lineage
-from airflow_dataops.core.supercluster import InvalidInputError
-from airflow_dataops.core.tables import TableName
+from airflow_dataops.core.errors import InvalidInputError
+from airflow_dataops.core.sql.lineage import statement_lineage
+from airflow_dataops.core.sql.tables import TableName
+from airflow_dataops.runtime.interruptible import run_interruptibly
 
 ENGINES = ("trino", "embedded")
 AUTH_METHODS = ("basic", "jwt", "certs", "kerberos")
@@ -319,7 +319,7 @@ class VirtualizedDataHook(DbApiHook):
         )
 
     def _embedded_sources(self, extra: dict[str, Any]) -> list[Any]:
-        from airflow_dataops.core.embedded_sql import Source
+        from airflow_dataops.runtime.embedded_sql import Source
 
         declared = extra.get("sources") or []
         if not isinstance(declared, list):
@@ -429,7 +429,7 @@ class VirtualizedDataHook(DbApiHook):
         """
         import pyarrow as pa
 
-        from airflow_dataops.core.trino_types import arrow_schema
+        from airflow_dataops.core.sql.trino_types import arrow_schema
 
         schema = arrow_schema([(d[0], d[1]) for d in cursor.description])
         rows = iter(cursor.genall())

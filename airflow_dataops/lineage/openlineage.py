@@ -30,7 +30,7 @@ from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import RunFacet, external_query_run, output_statistics_output_dataset, sql_job
 
 from airflow_dataops.core import facts
-from airflow_dataops.core.sql_lineage import statement_lineage
+from airflow_dataops.core.sql.lineage import statement_lineage
 
 #: Where the custom facets are described (OpenLineage wants a schema URL per facet).
 FACETS_DOC = "https://github.com/airflow-dataops/airflow-dataops/blob/main/docs/lineage.md#openlineage"
@@ -125,7 +125,7 @@ def query_lineage(task: Any, ti: Any) -> OperatorLineage[Any, Any]:
     result = _fact(task)
     written = [*lineage.outputs]
     if task.target_table:
-        from airflow_dataops.core.tables import TableName
+        from airflow_dataops.core.sql.tables import TableName
 
         written.append(TableName.parse(task.target_table))
     statistics: dict[str, Any] = {}

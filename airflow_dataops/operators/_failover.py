@@ -1,6 +1,6 @@
 """Which failures of a pod run are the cluster's fault (fail over) and which are the task's (raise).
 
-The pure rule for pod statuses is :func:`airflow_dataops.core.disruption.disruption_of`;
+The pure rule for pod statuses is :func:`airflow_dataops.core.placement.disruption.disruption_of`;
 this module maps what KubernetesPodOperator raises onto it. An exception raised while
 cleaning up replaces the one that caused it (Python's ``finally``), so the whole chain
 of causes and contexts is examined.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from airflow_dataops.core.disruption import disruption_of
+from airflow_dataops.core.placement.disruption import disruption_of
 
 UNREACHABLE = ("MaxRetryError", "NewConnectionError", "ProtocolError", "ConnectionError", "ClientConnectorError")
 

@@ -68,9 +68,9 @@ def run_on_ibm(
     job_id: str | None,
 ) -> dict[str, Any]:
     """Submit (or reattach to ``job_id``), record, wait, and complete the run (result recorded and published)."""
-    from airflow_dataops.core.optional import import_optional
     from airflow_dataops.core.quantum.pricing import estimate_cost
     from airflow_dataops.hooks.ibm_quantum import IbmQuantumHook
+    from airflow_dataops.runtime.optional import import_optional
 
     hook = IbmQuantumHook(operator.ibm_quantum_conn_id)
     local = device.kind == "local"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_dataops.core.names import TARGET_LABEL
+from airflow_dataops.core.placement.names import TARGET_LABEL
 
 if TYPE_CHECKING:
     from kubernetes.client import models as k8s
 
-    from airflow_dataops.core.supercluster import Target
+    from airflow_dataops.core.placement.supercluster import Target
 
 XCOM_SIDECAR = "airflow-xcom-sidecar"
 

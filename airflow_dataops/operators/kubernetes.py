@@ -2,7 +2,7 @@
 
 It is the cncf ``KubernetesPodOperator`` (same arguments, pod, logs, XCom sidecar,
 ``on_finish_action``, deferrable mode) plus placement: at execute time it sizes the pod,
-probes the supercluster's targets, ranks them (:mod:`airflow_dataops.core.placement`),
+probes the supercluster's targets, ranks them (:mod:`airflow_dataops.core.placement.decision`),
 logs the decision and pushes it to XCom (key ``placement``), then runs the pod on the
 chosen target through the parent's own code. It only overrides seams:
 
@@ -18,7 +18,7 @@ pod is not scheduled within ``schedule_timeout_seconds``, or the pod is evicted,
 preempted or vanishes. The operator deletes what it left on that target and runs on
 the next candidate, at most ``max_failovers`` times. A pod whose own command fails is
 never moved. The ``local`` target runs the pod's command on the worker
-(:mod:`airflow_dataops.core.local_runner`).
+(:mod:`airflow_dataops.runtime.local_runner`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk.bases.operator import BaseOperatorMeta
 
 from airflow_dataops.core import facts
-from airflow_dataops.core.names import TARGET_LABEL
-from airflow_dataops.core.placement_args import PlacementArgs
+from airflow_dataops.core.placement.arguments import PlacementArgs
+from airflow_dataops.core.placement.names import TARGET_LABEL
+from airflow_dataops.links.supercluster import MlflowRunLink, SuperclusterTargetLink
 from airflow_dataops.operators._openlineage import OpenLineageFacets
-from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -47,11 +47,11 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
     from kubernetes.client import models as k8s
 
-    from airflow_dataops.core.local_runner import LocalProcess
-    from airflow_dataops.core.placement import Decision
-    from airflow_dataops.core.supercluster import Target
+    from airflow_dataops.core.placement.decision import Decision
+    from airflow_dataops.core.placement.supercluster import Target
     from airflow_dataops.hooks.supercluster import SuperclusterHook
     from airflow_dataops.observability import Notifiers
+    from airflow_dataops.runtime.local_runner import LocalProcess
 
 DEFAULT_DECLARATION = "supercluster.yaml"
 
@@ -582,7 +582,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator, metaclas
         return target, pod
 
     def _run_locally(self, context: Context) -> Any:
-        from airflow_dataops.core.local_runner import LocalProcess
+        from airflow_dataops.runtime.local_runner import LocalProcess
 
         pod = self._sizing_pod(context)
         base = next(c for c in pod["spec"]["containers"] if c["name"] == self.base_container_name)

@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, cast
 from airflow.sdk.bases.operator import BaseOperator
 
 from airflow_dataops.core import facts
+from airflow_dataops.links.quantum import BraketTaskLink, IbmJobLink
+from airflow_dataops.links.supercluster import MlflowRunLink
 from airflow_dataops.operators._openlineage import OpenLineageFacets
-from airflow_dataops.operators._quantum_links import BraketTaskLink, IbmJobLink
-from airflow_dataops.operators._ui_links import MlflowRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -251,7 +251,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         self, context: Context, circuit: Any, decision: BackendDecision, shape: dict[str, Any], fingerprint: str
     ) -> Any:
         from airflow_dataops.core.quantum.devices import DeviceError
-        from airflow_dataops.core.quantum.local_run import LOCAL_DEVICES, run_local
+        from airflow_dataops.runtime.local_quantum import LOCAL_DEVICES, run_local
 
         device, estimate = decision.ranked[0]
         if device.provider == "braket" and device.kind != "local":
@@ -319,8 +319,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         """Submit (or reattach), record the ARN before waiting, wait, and read the result from S3."""
         from braket.aws import AwsQuantumTask
 
-        from airflow_dataops.core.quantum.local_run import to_braket_program
         from airflow_dataops.hooks.braket import BraketHook
+        from airflow_dataops.runtime.local_quantum import to_braket_program
 
         hook = BraketHook(self.braket_conn_id)
         ti = context["ti"]
@@ -397,8 +397,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         started: datetime.datetime,
     ) -> Any:
         """Read the completed task's counts from S3, price what it ran, record and publish the result."""
-        from airflow_dataops.core.quantum.local_run import braket_counts
         from airflow_dataops.core.quantum.pricing import estimate_cost
+        from airflow_dataops.runtime.local_quantum import braket_counts
 
         record = {"task_id": str(task.id), "device": device.name, "fingerprint": fingerprint}
         braket_result = task.result()

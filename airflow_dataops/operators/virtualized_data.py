@@ -25,9 +25,9 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_dataops.core import facts
-from airflow_dataops.core.tables import TableName
+from airflow_dataops.core.sql.tables import TableName
+from airflow_dataops.links.supercluster import MlflowRunLink, TrinoQueryLink
 from airflow_dataops.operators._openlineage import OpenLineageFacets
-from airflow_dataops.operators._ui_links import MlflowRunLink, TrinoQueryLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.bases.sensor import BaseSensorOperator, PokeReturnValue
 
 from airflow_dataops.core import facts
+from airflow_dataops.links.quantum import BraketTaskLink
 from airflow_dataops.operators._facts import FactPublisher
-from airflow_dataops.operators._quantum_links import BraketTaskLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow_dataops.core.lineage import KEY_TAG
-from airflow_dataops.core.overview import mlflow_run_url
+from airflow_dataops.ui.overview import mlflow_run_url
 
 TIMEOUT = 3.0
 

@@ -1,7 +1,7 @@
 """What the page reads from Airflow: the records tasks left (XCom, task instances, task state) and the live targets.
 
 Everything is read, nothing written. The records become
-:class:`~airflow_dataops.core.overview.TaskRun` values for the pure summaries; the
+:class:`~airflow_dataops.ui.overview.TaskRun` values for the pure summaries; the
 targets are probed through :class:`~airflow_dataops.hooks.supercluster.SuperclusterHook`
 with a short timeout, so a target that does not answer is shown as unreachable and
 never holds the page up for longer than that timeout.
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow_dataops.core import facts
-from airflow_dataops.core.overview import TaskRun
-from airflow_dataops.core.placement import LiveState
-from airflow_dataops.core.supercluster import Supercluster
+from airflow_dataops.core.placement.decision import LiveState
+from airflow_dataops.core.placement.supercluster import Supercluster
+from airflow_dataops.ui.overview import TaskRun
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

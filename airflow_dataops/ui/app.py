@@ -21,8 +21,8 @@ from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_da
 from fastapi import Depends, FastAPI, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from airflow_dataops.core import overview as core
 from airflow_dataops.ui import _html, _mlflow, _records
+from airflow_dataops.ui import overview as core
 
 app = FastAPI(
     title="airflow-dataops: the supercluster at a glance",

@@ -1,4 +1,4 @@
-"""Test DAG for the extra links of airflow_dataops/operators/_ui_links.py, run by tests/test_ui_links.py.
+"""Test DAG for the extra links of airflow_dataops/links/supercluster.py, run by tests/test_ui_links.py.
 
 The provider's operators carry these links; this small operator carries all three at once
 and publishes the facts they read (a placement decision and a result with a Trino
@@ -14,8 +14,8 @@ from typing import Any
 from airflow.sdk import DAG, BaseOperator
 
 from airflow_dataops.core import facts
+from airflow_dataops.links.supercluster import MlflowRunLink, SuperclusterTargetLink, TrinoQueryLink
 from airflow_dataops.operators._facts import FactPublisher
-from airflow_dataops.operators._ui_links import MlflowRunLink, SuperclusterTargetLink, TrinoQueryLink
 
 QUERY_ID = "20260101_120000_00042_abcde"
 

@@ -1,5 +1,6 @@
-"""The pure quantum core: circuits, devices, prices and the backend decision (no Airflow).
+"""The pure quantum core: circuits, devices and prices (no Airflow, no backend calls).
 
 Qiskit, Braket and the converters are imported inside the functions that need them, so
-importing this package costs nothing at DAG-parse time.
+importing this package costs nothing at DAG-parse time. Local simulation runs in
+:mod:`airflow_dataops.runtime.local_quantum`.
 """

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.errors import InvalidInputError
 
 _POSITION = re.compile(r"(?:<input>:)?(\d+),(\d+):\s*(.*)", re.DOTALL)
 

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_dataops.core.errors import InvalidInputError
 from airflow_dataops.core.quantum.pricing import CostEstimate, estimate_cost
-from airflow_dataops.core.supercluster import InvalidInputError
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.errors import InvalidInputError
 
 PRICES_AS_OF = "2025-06 (transcribed from the public price pages; verify before relying on them)"
 

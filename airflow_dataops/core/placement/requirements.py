@@ -1,4 +1,4 @@
-"""Turning a pod spec into placement :class:`~airflow_dataops.core.placement.Requirements`.
+"""Turning a pod spec into placement :class:`~airflow_dataops.core.placement.decision.Requirements`.
 
 The pod is taken as the Kubernetes API's plain-data form (what
 ``ApiClient().sanitize_for_serialization(pod)`` returns: camelCase keys), so this stays
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from airflow_dataops.core.placement import Requirements, Toleration
-from airflow_dataops.core.supercluster import InvalidInputError, QuantityError, parse_cpu, parse_memory_gib
+from airflow_dataops.core.errors import InvalidInputError
+from airflow_dataops.core.placement.decision import Requirements, Toleration
+from airflow_dataops.core.placement.supercluster import QuantityError, parse_cpu, parse_memory_gib
 
 GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 

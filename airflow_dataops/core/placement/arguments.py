@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_dataops.core.names import POLICIES
+from airflow_dataops.core.placement.names import POLICIES
 
 if TYPE_CHECKING:
-    from airflow_dataops.core.placement import Requirements
+    from airflow_dataops.core.placement.decision import Requirements
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class PlacementArgs:
         The one place the operator (at run time) and ``airflow dataops check`` (before
         deployment) turn a task's arguments into requirements, so the two cannot drift.
         """
-        from airflow_dataops.core.requirements import requirements_from_pod
+        from airflow_dataops.core.placement.requirements import requirements_from_pod
 
         return requirements_from_pod(
             pod,

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from airflow_dataops.core.names import POLICIES
-from airflow_dataops.core.supercluster import NodePool, Supercluster, Target
+from airflow_dataops.core.placement.names import POLICIES
+from airflow_dataops.core.placement.supercluster import NodePool, Supercluster, Target
 
 __all__ = ["POLICIES", "Decision", "LiveState", "PlacementError", "Requirements", "Toleration", "decide"]
 

@@ -63,7 +63,7 @@ def declaration_line(yaml_text: str, target: str | None, field_path: str) -> int
     """The line of ``field_path`` of ``target`` in a supercluster declaration (the nearest known one).
 
     ``target`` is a target name or ``#<position>`` (1-based), as
-    :class:`~airflow_dataops.core.supercluster.SuperclusterConfigError` names it; ``None``
+    :class:`~airflow_dataops.core.placement.supercluster.SuperclusterConfigError` names it; ``None``
     means the top level. Falls back to the deepest node found on the way.
     """
     import yaml

@@ -11,7 +11,7 @@ Each source becomes a catalog, so that the three-part names of Trino
   ``sqlite_scanner`` extension, loaded from its pip package.
 
 Only DuckDB's built-in readers and extensions installed as Python packages are used;
-nothing is downloaded at run time. SQL goes through :func:`airflow_dataops.core.sql_translation.trino_to_duckdb`
+nothing is downloaded at run time. SQL goes through :func:`airflow_dataops.core.sql.translation.trino_to_duckdb`
 first, so a construct that would give a different result is refused.
 """
 
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_dataops.core.interruptible import run_interruptibly
-from airflow_dataops.core.sql_translation import trino_to_duckdb
-from airflow_dataops.core.supercluster import InvalidInputError
-from airflow_dataops.core.tables import TableName
+from airflow_dataops.core.errors import InvalidInputError
+from airflow_dataops.core.sql.tables import TableName
+from airflow_dataops.core.sql.translation import trino_to_duckdb
+from airflow_dataops.runtime.interruptible import run_interruptibly
 
 KINDS = ("parquet", "csv", "duckdb", "sqlite")
 #: DuckDB extensions a source kind needs, and the Python package that carries each one.

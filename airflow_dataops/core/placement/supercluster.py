@@ -36,18 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from airflow_dataops.core.errors import InvalidInputError
+
 KINDS = ("kubernetes", "local")
 MARKETS = ("on_demand", "spot")
-
-
-class InvalidInputError(ValueError):
-    """Input that cannot be used; the message names what, which field, and the fix."""
-
-    def __init__(self, subject: str, field_name: str, problem: str, fix: str) -> None:
-        super().__init__(f"{subject}, field '{field_name}': {problem}. Fix: {fix}")
-        self.field = field_name
-        self.problem = problem
-        self.fix = fix
 
 
 class SuperclusterConfigError(InvalidInputError):

@@ -5,8 +5,8 @@ would hit at run time, as :class:`Finding` objects, without running or submittin
 anything and without the network:
 
 - :func:`placement_findings`: the pod's requirements (sized by
-  :meth:`~airflow_dataops.core.placement_args.PlacementArgs.requirements`) against the
-  declaration, through :func:`~airflow_dataops.core.placement.decide` with no live
+  :meth:`~airflow_dataops.core.placement.arguments.PlacementArgs.requirements`) against the
+  declaration, through :func:`~airflow_dataops.core.placement.decision.decide` with no live
   state, so a task whose every target is unfit or not entitled fails the check;
 - :func:`quantum_findings`: the circuit read, bound and measured by
   :mod:`~airflow_dataops.core.quantum.circuits`, the device chosen and the cost estimated
@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_dataops.core.placement_args import PlacementArgs
-from airflow_dataops.core.supercluster import InvalidInputError, Supercluster
+from airflow_dataops.core.errors import InvalidInputError
+from airflow_dataops.core.placement.arguments import PlacementArgs
+from airflow_dataops.core.placement.supercluster import Supercluster
 
 PLACEHOLDER = "__jinja__"
 _JINJA_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -72,7 +73,7 @@ def placement_findings(
     dag_tags: Iterable[str] = (),
 ) -> list[Finding]:
     """Whether at least one declared target can run the pod and the task is entitled to it."""
-    from airflow_dataops.core.placement import PlacementError, decide
+    from airflow_dataops.core.placement.decision import PlacementError, decide
 
     try:
         requirements = placement.requirements(
@@ -127,7 +128,7 @@ def quantum_findings(
         if run_budget is not None:
             check_budget(estimate, run_budget, "the DAG run's budget (run_budget)")
         if chosen.provider == "braket":
-            from airflow_dataops.core.quantum.local_run import to_braket_program
+            from airflow_dataops.runtime.local_quantum import to_braket_program
 
             to_braket_program(circuit)
     except InvalidInputError as error:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.errors import InvalidInputError
 
 #: sqlglot expression types whose Trino -> DuckDB translation is verified equivalent.
 VERIFIED = frozenset(

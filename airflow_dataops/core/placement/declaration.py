@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_dataops.core.fast_yaml import safe_load
-from airflow_dataops.core.supercluster import (
+from airflow_dataops.core.placement.supercluster import (
     KINDS,
     MARKETS,
     Entitlement,

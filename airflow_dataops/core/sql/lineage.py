@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_dataops.core.tables import TableName
+from airflow_dataops.core.sql.tables import TableName
 
 
 @dataclass(frozen=True)

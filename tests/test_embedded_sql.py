@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.embedded_sql import EmbeddedEngine, Source
-from airflow_dataops.core.sql_translation import trino_to_duckdb
-from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.errors import InvalidInputError
+from airflow_dataops.core.sql.translation import trino_to_duckdb
+from airflow_dataops.runtime.embedded_sql import EmbeddedEngine, Source
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_dataops.core.placement import LiveState
-from airflow_dataops.core.probing import Probe, ProbeCache, probe_all
+from airflow_dataops.core.placement.decision import LiveState
+from airflow_dataops.runtime.probing import Probe, ProbeCache, probe_all
 
 
 class _Tracker:
@@ -76,7 +76,7 @@ def test_timeout_must_be_positive() -> None:
 
 def test_a_shared_cache_serves_every_process_of_the_machine(tmp_path: Path) -> None:
     """Two caches on one file stand for two processes: what one probed, the other reads without probing."""
-    from airflow_dataops.core.probing import SharedProbeCache
+    from airflow_dataops.runtime.probing import SharedProbeCache
 
     now = [1000.0]
     calls: list[str] = []
@@ -107,7 +107,7 @@ def test_a_shared_cache_serves_every_process_of_the_machine(tmp_path: Path) -> N
 
 
 def test_an_unreadable_shared_cache_is_an_empty_one(tmp_path: Path) -> None:
-    from airflow_dataops.core.probing import SharedProbeCache
+    from airflow_dataops.runtime.probing import SharedProbeCache
 
     (tmp_path / "live.json").write_text("{not json")
     cache = SharedProbeCache(tmp_path / "live.json")

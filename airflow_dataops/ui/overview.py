@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_dataops.core.placement import LiveState
-from airflow_dataops.core.supercluster import Supercluster, Target
+from airflow_dataops.core.placement.decision import LiveState
+from airflow_dataops.core.placement.supercluster import Supercluster, Target
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from airflow_dataops.core.names import TARGET_LABEL
-from airflow_dataops.core.placement import LiveState
-from airflow_dataops.core.supercluster import NodePool, QuantityError, Target, parse_cpu, parse_memory_gib
+from airflow_dataops.core.placement.decision import LiveState
+from airflow_dataops.core.placement.names import TARGET_LABEL
+from airflow_dataops.core.placement.supercluster import NodePool, QuantityError, Target, parse_cpu, parse_memory_gib
 
 POOL_LABELS = (
     "airflow-dataops/pool",

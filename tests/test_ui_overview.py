@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from airflow_dataops.core.overview import (
+from airflow_dataops.core.placement.decision import Candidate, Decision, LiveState
+from airflow_dataops.core.placement.supercluster import NodePool, Prices, Supercluster, Target
+from airflow_dataops.ui.overview import (
     TaskRun,
     explain,
     failover_path,
@@ -17,8 +19,6 @@ from airflow_dataops.core.overview import (
     summarise_spend,
     target_rows,
 )
-from airflow_dataops.core.placement import Candidate, Decision, LiveState
-from airflow_dataops.core.supercluster import NodePool, Prices, Supercluster, Target
 
 NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
 

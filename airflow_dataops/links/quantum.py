@@ -7,7 +7,7 @@ from typing import Any
 from airflow.sdk import BaseOperatorLink
 
 from airflow_dataops.core import facts
-from airflow_dataops.operators._ui_links import published
+from airflow_dataops.links.supercluster import published
 
 
 def braket_console_url(task_arn: str) -> str:

@@ -12,7 +12,7 @@ airflow_dataops.supercluster probe --every N``) can keep them fresh: a decision 
 reads the file instead of probing.
 
 A probe is any ``async`` callable returning a
-:class:`~airflow_dataops.core.placement.LiveState`; the Kubernetes one lives with the
+:class:`~airflow_dataops.core.placement.decision.LiveState`; the Kubernetes one lives with the
 Airflow adapters, this module knows nothing of Kubernetes.
 """
 
@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from airflow_dataops.core.placement import LiveState
+from airflow_dataops.core.placement.decision import LiveState
 
 Probe = Callable[[], Awaitable[LiveState]]
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from airflow_dataops.core.local_runner import XCOM_ENV, LocalPodError, LocalProcess
+from airflow_dataops.runtime.local_runner import XCOM_ENV, LocalPodError, LocalProcess
 
 
 def test_streams_output_honours_exit_code_and_env() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from airflow_dataops.core.supercluster import InvalidInputError
+from airflow_dataops.core.errors import InvalidInputError
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _AUTHORITY = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
