@@ -9,7 +9,7 @@ before running, so that a retry of a finished run returns its result instead of
 running (and paying) again.
 
 It runs on the local simulators (Qiskit Aer, Braket's local simulator), on Amazon
-Braket devices (managed simulators and QPUs, by ARN) through a ``braket`` connection,
+Braket devices (managed simulators and QPUs, by ARN) through an ``aws`` connection,
 and on IBM backends through an ``ibm_quantum`` connection. A cloud submission carries
 an idempotency token derived from the task instance, the circuit and a submission
 number; its id is recorded before waiting; a retry reattaches to it while it can still
@@ -64,7 +64,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     :param price_overrides: price-table entries to override, by device.
     :param result_folder: where results larger than the XCom limit are written (an
         ``ObjectStoragePath`` URI); default ``$AIRFLOW_HOME/quantum-results``.
-    :param braket_conn_id: the ``braket`` connection used for Braket devices.
+    :param aws_conn_id: the amazon provider's ``aws`` connection used for Braket devices and
+        their S3 results.
     :param ibm_quantum_conn_id: the ``ibm_quantum`` connection used for IBM backends.
     :param poll_interval: seconds between state checks of a cloud task.
     :param deferrable: wait for a cloud task in the triggerer (``BraketTaskTrigger``),
@@ -97,7 +98,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         seed: int | None = None,
         price_overrides: Mapping[str, Mapping[str, float]] | None = None,
         result_folder: str | None = None,
-        braket_conn_id: str = "braket_default",
+        aws_conn_id: str = "aws_default",
         ibm_quantum_conn_id: str = "ibm_quantum_default",
         poll_interval: float = 5.0,
         deferrable: bool = False,
@@ -119,7 +120,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         self.seed = seed
         self.price_overrides = dict(price_overrides or {})
         self.result_folder = result_folder
-        self.braket_conn_id = braket_conn_id
+        self.aws_conn_id = aws_conn_id
         self.ibm_quantum_conn_id = ibm_quantum_conn_id
         self.poll_interval = poll_interval
         self.deferrable = deferrable
@@ -231,7 +232,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         """Braket devices among ``names`` that are not ONLINE now, with their status; queue sizes are logged."""
         from airflow_dataops.hooks.braket import BraketHook
 
-        hook = BraketHook(self.braket_conn_id)
+        hook = BraketHook(self.aws_conn_id)
         unavailable = {}
         for name in names:
             if not name.startswith("arn:aws:braket"):
@@ -322,7 +323,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         from airflow_dataops.hooks.braket import BraketHook
         from airflow_dataops.runtime.local_quantum import to_braket_program
 
-        hook = BraketHook(self.braket_conn_id)
+        hook = BraketHook(self.aws_conn_id)
         ti = context["ti"]
         submission = self._submission_number(context)
         token = uuid.uuid5(
@@ -353,7 +354,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
 
             self.log.info("Deferring: the triggerer waits for %s", arn)
             self.defer(
-                trigger=BraketTaskTrigger(arn, self.braket_conn_id, self.poll_interval), method_name="execute_complete"
+                trigger=BraketTaskTrigger(arn, self.aws_conn_id, self.poll_interval), method_name="execute_complete"
             )
         state = self._wait(task)
         if state != "COMPLETED":
@@ -379,7 +380,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         record = self._previous_run(context, fingerprint) or {}
         chosen = device(str(record.get("device") or self.candidates[0]))
         estimate = estimate_cost(chosen.name, self.shots, 10.0, self._prices())
-        session = BraketHook(self.braket_conn_id).aws_session(arn=event["task_arn"])
+        session = BraketHook(self.aws_conn_id).aws_session(arn=event["task_arn"])
         task = AwsQuantumTask(event["task_arn"], aws_session=session)
         started = datetime.datetime.fromisoformat(str(record.get("started") or datetime.datetime.now(datetime.UTC)))
         shape = circuits.summary(circuit)

@@ -1,8 +1,8 @@
 """QuantumTaskSensor: wait for an Amazon Braket quantum task submitted elsewhere.
 
 Another system (a notebook, another DAG, a Braket Hybrid Job) submitted the task; a
-downstream Airflow task must wait for it. The sensor reads its status through a
-``braket`` connection and succeeds when it COMPLETED, fails with the reason when it
+downstream Airflow task must wait for it. The sensor reads its status through an
+``aws`` connection and succeeds when it COMPLETED, fails with the reason when it
 FAILED or was CANCELLED. With ``deferrable=True`` it waits in the triggerer
 (:class:`~airflow_dataops.triggers.quantum.BraketTaskTrigger`).
 """
@@ -27,7 +27,8 @@ class QuantumTaskSensor(FactPublisher, BaseSensorOperator):
     """Wait for a Braket quantum task to end.
 
     :param task_arn: the quantum task's ARN. (templated)
-    :param braket_conn_id: the ``braket`` connection to read it with.
+    :param aws_conn_id: the amazon provider's ``aws`` connection used for Braket devices and
+        their S3 results.
     :param deferrable: wait in the triggerer instead of a worker slot.
     """
 
@@ -35,11 +36,11 @@ class QuantumTaskSensor(FactPublisher, BaseSensorOperator):
     operator_extra_links = (BraketTaskLink(),)
 
     def __init__(
-        self, *, task_arn: str, braket_conn_id: str = "braket_default", deferrable: bool = False, **kwargs: Any
+        self, *, task_arn: str, aws_conn_id: str = "aws_default", deferrable: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.task_arn = task_arn
-        self.braket_conn_id = braket_conn_id
+        self.aws_conn_id = aws_conn_id
         self.deferrable = deferrable
 
     def execute(self, context: Context) -> Any:
@@ -50,7 +51,7 @@ class QuantumTaskSensor(FactPublisher, BaseSensorOperator):
         from airflow_dataops.triggers.quantum import BraketTaskTrigger
 
         self.defer(
-            trigger=BraketTaskTrigger(self.task_arn, self.braket_conn_id, self.poke_interval),
+            trigger=BraketTaskTrigger(self.task_arn, self.aws_conn_id, self.poke_interval),
             method_name="execute_complete",
             timeout=datetime.timedelta(seconds=self.timeout),
         )
@@ -61,7 +62,7 @@ class QuantumTaskSensor(FactPublisher, BaseSensorOperator):
         from airflow_dataops.hooks.braket import BraketHook
 
         task = (
-            BraketHook(self.braket_conn_id)
+            BraketHook(self.aws_conn_id)
             .aws_session(arn=self.task_arn)
             .braket_client.get_quantum_task(quantumTaskArn=self.task_arn)
         )
