@@ -1,10 +1,12 @@
-"""The docker-compose stack (deploy/), checked without Docker: schema and consistency with the code.
+"""The docker-compose stack (docker-compose.yaml at the root, its files in deploy/), checked without Docker.
 
 No Docker engine exists on the development machines, so the stack cannot be started
 here. Instead: the compose file is validated against the Compose Specification's own
-JSON schema (vendored in tests/data, see its README), and every place where the stack
-and the code must agree is checked against the code itself (constants imported, the
-declaration loaded by the project's loader, hooks built from the compose connections).
+JSON schema (vendored in tests/data, see its README), every path it builds from or
+mounts is resolved as Compose resolves it (relative to the compose file) and must exist,
+and every place where the stack and the code must agree is checked against the code
+itself (constants imported, the declaration the stack mounts loaded by the project's
+loader, hooks built from the compose connections).
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DEPLOY = REPO / "deploy"
-COMPOSE_FILE = DEPLOY / "docker-compose.yaml"
+# At the root, where a plain `docker compose` in the checkout finds it; Compose resolves
+# every relative path of the file (build context, bind mounts) against its folder.
+COMPOSE_FILE = REPO / "docker-compose.yaml"
+COMPOSE_DIR = COMPOSE_FILE.parent
+# The names `docker compose` looks for, in its order (compose-go's DefaultFileNames).
+COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 SCHEMA_FILE = REPO / "tests" / "data" / "compose-spec.json"
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 K3S_SERVICES = ("k3s-a", "k3s-b")
@@ -81,12 +88,26 @@ def connections(name: str = "airflow-scheduler") -> dict[str, dict[str, Any]]:
 
 
 def mounts(name: str) -> dict[str, str]:
-    """Container path -> source (named volume, or a bind path relative to deploy/) of service ``name``."""
+    """Container path -> source (named volume, or a bind path relative to the compose file) of service ``name``."""
     result = {}
     for volume in service(name).get("volumes") or []:
         source, target = str(volume).split(":")[:2]
         result[target] = source
     return result
+
+
+def bind_source(name: str, target: str) -> Path:
+    """The host file or folder that service ``name`` bind-mounts at ``target``, as Compose resolves it."""
+    source = mounts(name).get(target)
+    assert source is not None, f"{name} mounts nothing at {target}"
+    assert source.startswith((".", "/")), f"{name} mounts volume {source!r} at {target}, not a file of the checkout"
+    return (COMPOSE_DIR / source).resolve()
+
+
+def image_dockerfile() -> Path:
+    """The Dockerfile of the stack's Airflow image: Compose reads ``dockerfile`` relative to ``context``."""
+    build = service("airflow-scheduler")["build"]
+    return (COMPOSE_DIR / str(build["context"]) / str(build["dockerfile"])).resolve()
 
 
 def flags(name: str) -> list[str]:
@@ -149,7 +170,9 @@ def test_dependencies_volumes_and_ports_are_declared() -> None:
             assert dependency in services, f"{name} depends on {dependency!r}, which is not a service"
         for target, source in mounts(name).items():
             if source.startswith((".", "/")):
-                assert (DEPLOY / source).exists(), f"{name} mounts {source} at {target}; it does not exist"
+                path = (COMPOSE_DIR / source).resolve()
+                assert path.exists(), f"{name} mounts {source} at {target}; {path} does not exist"
+                assert path.is_relative_to(REPO), f"{name} mounts {source}, outside the checkout"
             else:
                 assert source in declared_volumes, f"{name} uses volume {source!r}, not declared under volumes:"
                 used_volumes.add(source)
@@ -159,8 +182,31 @@ def test_dependencies_volumes_and_ports_are_declared() -> None:
             host_ports.append(host_port)
     assert declared_volumes == used_volumes, f"declared but unused: {declared_volumes - used_volumes}"
     assert len(host_ports) == len(set(host_ports)), f"a host port is published twice: {sorted(host_ports)}"
-    for name in (*AIRFLOW_SERVICES, "airflow-init"):
-        assert service(name).get("build") == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+
+
+def test_the_compose_file_is_where_docker_compose_finds_it() -> None:
+    at_root = [name for name in COMPOSE_FILE_NAMES if (REPO / name).exists()]
+    assert at_root == [COMPOSE_FILE.name], f"one compose file at the root, not {at_root}"
+    elsewhere = [p.relative_to(REPO) for name in COMPOSE_FILE_NAMES for p in DEPLOY.rglob(name)]
+    assert elsewhere == [], f"a second compose file would be a second entry point: {elsewhere}"
+
+
+def test_the_image_builds_from_the_checkout() -> None:
+    """The context and Dockerfile exist where Compose looks; what the Dockerfile copies is in the context."""
+    builds = {name: body["build"] for name, body in compose()["services"].items() if "build" in body}
+    assert set(builds) >= {*AIRFLOW_SERVICES, "airflow-init"}
+    for name, build in builds.items():
+        context = (COMPOSE_DIR / build["context"]).resolve()
+        assert context == REPO, f"{name} builds from {context}; the Dockerfile copies from the repository root"
+        dockerfile = context / build["dockerfile"]  # Compose: relative to the context
+        assert dockerfile.is_file(), f"{name}: no Dockerfile at {dockerfile}"
+        # BuildKit uses <Dockerfile>.dockerignore, beside it, over the context's .dockerignore.
+        assert dockerfile.with_name(dockerfile.name + ".dockerignore").is_file()
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
+                for source in sources:
+                    assert (context / source).exists(), f"{dockerfile.name} copies {source}; not in {context}"
 
 
 # --- connections -----------------------------------------------------------------------
@@ -173,7 +219,8 @@ def test_connection_ids_are_the_ones_the_code_uses() -> None:
     from airflow_dataops.lineage.settings import mlflow_conn_id
     from showcase_customer_campaign import DATA_CONN_ID
 
-    kubernetes = {t.conn_id for t in load_supercluster(DEPLOY / "supercluster.yaml").targets if t.kind == "kubernetes"}
+    declaration = bind_source("airflow-scheduler", environment("airflow-scheduler")["AIRFLOW_DATAOPS_SUPERCLUSTER"])
+    kubernetes = {t.conn_id for t in load_supercluster(declaration).targets if t.kind == "kubernetes"}
     expected = {MlflowHook.default_conn_name, DATA_CONN_ID, VirtualizedDataHook.default_conn_name, *kubernetes}
     assert mlflow_conn_id() == MlflowHook.default_conn_name  # the listener's default, with no [dataops] setting
     for name in AIRFLOW_SERVICES:
@@ -217,7 +264,7 @@ def test_the_hooks_accept_the_compose_connections(monkeypatch: pytest.MonkeyPatc
     trino = VirtualizedDataHook().trino_settings
     assert VirtualizedDataHook().engine == "trino"
     assert (trino.host, trino.port, trino.http_scheme) == ("trino", 8080, "http")
-    assert f"{trino.catalog}.properties" in {p.name for p in (DEPLOY / "trino" / "catalog").iterdir()}
+    assert f"{trino.catalog}.properties" in {p.name for p in bind_source("trino", "/etc/trino/catalog").iterdir()}
     assert VirtualizedDataHook(DATA_CONN_ID).engine == "embedded"
     for conn_id, value in connections().items():
         if value["conn_type"] == "kubernetes":
@@ -234,7 +281,9 @@ def test_the_declaration_names_exactly_the_compose_clusters(monkeypatch: pytest.
     from airflow_dataops.core.placement.live_state import POOL_LABELS
     from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
 
-    supercluster = load_supercluster(DEPLOY / "supercluster.yaml")
+    declared = environment("airflow-scheduler")["AIRFLOW_DATAOPS_SUPERCLUSTER"]
+    assert bind_source("airflow-scheduler", declared) == DEPLOY / "supercluster.yaml"
+    supercluster = load_supercluster(bind_source("airflow-scheduler", declared))
     kube = {value["extra"]["kube_config_path"]: conn_id for conn_id, value in connections().items()
             if value["conn_type"] == "kubernetes"}  # fmt: skip
     assert {t.conn_id for t in supercluster.targets} == set(kube.values())
@@ -253,8 +302,6 @@ def test_the_declaration_names_exactly_the_compose_clusters(monkeypatch: pytest.
             assert f"--node-label={POOL_LABELS[0]}={pool.name}" in flags(cluster)
 
     # The operators read the declaration named by AIRFLOW_DATAOPS_SUPERCLUSTER, mounted from deploy/.
-    declared = environment("airflow-scheduler")["AIRFLOW_DATAOPS_SUPERCLUSTER"]
-    assert mounts("airflow-scheduler")[declared] == "./supercluster.yaml"
     monkeypatch.setenv("AIRFLOW_DATAOPS_SUPERCLUSTER", declared)
     operator = SuperclusterPodOperator(task_id="t", image="python:3.11-slim")
     assert operator._declaration_path({}) == Path(declared)
@@ -264,7 +311,7 @@ def test_kubeconfigs_are_rewritten_to_the_service_names(tmp_path: Path) -> None:
     raw = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://127.0.0.1:6443\n  name: default\n"
     for cluster in K3S_SERVICES:
         (tmp_path / f"{cluster}.raw.yaml").write_text(raw)
-    script = DEPLOY / "k3s" / "kubeconfigs.sh"
+    script = bind_source("k3s-kubeconfigs", service("k3s-kubeconfigs")["entrypoint"][1])  # bash <script>
     subprocess.run(["bash", str(script), str(tmp_path), *K3S_SERVICES], check=True, capture_output=True)
     for cluster in K3S_SERVICES:
         assert f"server: https://{cluster}:6443\n" in (tmp_path / f"{cluster}.yaml").read_text()
@@ -287,8 +334,7 @@ def test_pods_get_the_paths_both_clusters_mount() -> None:
 
     from airflow_dataops.core.placement.declaration import load_supercluster
 
-    settings = load_module(DEPLOY / "airflow_local_settings.py")
-    assert mounts("airflow-scheduler")["/opt/airflow/config/airflow_local_settings.py"] == "./airflow_local_settings.py"
+    settings = load_module(bind_source("airflow-scheduler", "/opt/airflow/config/airflow_local_settings.py"))
     pod = k8s.V1Pod(spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="base", image="python:3.11-slim")]))
     settings.pod_mutation_hook(pod)
     settings.pod_mutation_hook(pod)  # idempotent: KPO builds the pod more than once
@@ -302,7 +348,8 @@ def test_pods_get_the_paths_both_clusters_mount() -> None:
         source = sources.pop()
         assert source is not None, f"{path} is not mounted in {K3S_SERVICES}"
         assert source in (mounts("airflow-scheduler").get(path), mounts("airflow-init").get("/pod-site"))
-    for target in load_supercluster(DEPLOY / "supercluster.yaml").targets:
+    declaration = bind_source("airflow-scheduler", environment("airflow-scheduler")["AIRFLOW_DATAOPS_SUPERCLUSTER"])
+    for target in load_supercluster(declaration).targets:
         python_path = target.overrides.env["PYTHONPATH"].split(":")
         assert "/opt/airflow/dags" in python_path
         assert "/opt/dataops/pod-site" in python_path
@@ -314,7 +361,7 @@ def test_pods_get_the_paths_both_clusters_mount() -> None:
 def catalog(name: str) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string("[catalog]\n" + (DEPLOY / "trino" / "catalog" / f"{name}.properties").read_text())
+    parser.read_string("[catalog]\n" + (bind_source("trino", "/etc/trino/catalog") / f"{name}.properties").read_text())
     return dict(parser["catalog"])
 
 
@@ -323,15 +370,17 @@ def test_trino_catalogs_are_the_showcases() -> None:
     from customer_campaign.publish import TARGETS
 
     tables = {RAW, CLEAN, TARGETS, "lake.segments.assignments"}
-    catalogs = {p.stem for p in (DEPLOY / "trino" / "catalog").glob("*.properties")}
+    catalogs = {p.stem for p in bind_source("trino", "/etc/trino/catalog").glob("*.properties")}
     assert {t.split(".")[0] for t in tables} == catalogs
-    schemas = (DEPLOY / "trino" / "schemas.sql").read_text()
+    entrypoint = service("trino-schemas")["entrypoint"]
+    schemas_file = next(part.removeprefix("--file=") for part in entrypoint if part.startswith("--file="))
+    schemas = bind_source("trino-schemas", schemas_file).read_text()
     for table in tables:
         assert "CREATE SCHEMA IF NOT EXISTS {}.{};".format(*table.split(".")[:2]) in schemas
-    assert mounts("trino")["/etc/trino/catalog"] == "./trino/catalog"
+    assert bind_source("trino", "/etc/trino/catalog") == DEPLOY / "trino" / "catalog"
     trino_env = environment("trino")
     buckets = set(flags("minio-buckets"))
-    init_sql = (DEPLOY / "postgres" / "init-databases.sql").read_text()
+    init_sql = bind_source("postgres", "/docker-entrypoint-initdb.d/10-init-databases.sql").read_text()
     for name in catalogs:
         properties = catalog(name)
         assert properties["connector.name"] == "iceberg"
@@ -353,7 +402,8 @@ def test_trino_catalogs_are_the_showcases() -> None:
 def test_the_dockerfile_installs_the_project() -> None:
     from importlib.metadata import version
 
-    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert image_dockerfile() == DEPLOY / "Dockerfile"
+    dockerfile = image_dockerfile().read_text()
     airflow_version = re.search(r"^ARG AIRFLOW_VERSION=(\S+)$", dockerfile, re.MULTILINE)
     assert airflow_version is not None
     assert airflow_version.group(1) == version("apache-airflow"), "the image's Airflow is not the locked one"
@@ -367,5 +417,5 @@ def test_the_dockerfile_installs_the_project() -> None:
         assert f'"{requirement}"' in dockerfile, f"the showcase needs {requirement}"
     assert "--target /opt/dataops/pod-site" in dockerfile
     assert "cp -a /opt/dataops/pod-site/. /pod-site/" in flags("airflow-init")[0]
-    ignored = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
+    ignored = image_dockerfile().with_name("Dockerfile.dockerignore").read_text().split()
     assert {"!pyproject.toml", "!README.md", "!airflow_dataops/"} <= set(ignored)
