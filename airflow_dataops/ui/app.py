@@ -4,7 +4,7 @@ Read-only: GET routes only. Every route requires read access to DAGs through Air
 own auth manager (``requires_access_dag("GET")``, the dependency of the core API's DAG
 routes), and the records shown are those of the DAGs the reader may see. Routes:
 
-- ``/``: the page (server-rendered HTML);
+- ``/``: the page (server-rendered HTML, from the Jinja templates in ``templates/``);
 - ``/api/overview``: the same data as JSON;
 - ``/mlflow/run?dag_id=..&run_id=..&task_id=..&map_index=..&try_number=..``: redirects to
   the task try's MLflow run (the DAG named by ``dag_id`` must be readable).
@@ -95,8 +95,5 @@ def mlflow_run(
     try:
         url = _mlflow.run_url(_mlflow.mlflow_target(), dag_id, key)
     except _mlflow.MlflowLookupError as error:
-        from html import escape
-
-        body = f"<!doctype html><title>No MLflow run</title><p id='mlflow-missing'>{escape(str(error))}</p>"
-        return HTMLResponse(body, status_code=404)
+        return HTMLResponse(_html.render_missing_run(str(error)), status_code=404)
     return RedirectResponse(url, status_code=302)
