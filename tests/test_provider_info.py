@@ -28,6 +28,65 @@ def test_provider_info_matches_airflow_schema() -> None:
     jsonschema.validate(get_provider_info(), json.loads(schema_path.read_text()))
 
 
+def test_connection_forms_match_the_provider_yaml_schema() -> None:
+    """The stricter schema of provider.yaml is the one that defines ``conn-fields`` and ``ui-field-behaviour``."""
+    import airflow
+
+    schema = json.loads((Path(airflow.__file__).parent / "provider.yaml.schema.json").read_text())
+    jsonschema.validate(get_provider_info()["connection-types"], schema["properties"]["connection-types"])
+
+
+def test_connection_types_are_the_ones_this_provider_owns() -> None:
+    """Braket uses the amazon provider's ``aws`` connection; its hook stays listed as a hook."""
+    info = get_provider_info()
+    owned = sorted(c["connection-type"] for c in info["connection-types"])
+    assert owned == ["ibm_quantum", "mlflow", "virtualized_data"]
+    assert "airflow_dataops.hooks.braket" in info["hooks"][0]["python-modules"]
+
+
+def test_every_form_field_is_labelled_and_explained() -> None:
+    standard = ("host", "schema", "port", "login", "password")
+    for declared in get_provider_info()["connection-types"]:
+        for name, field in declared["conn-fields"].items():
+            assert field["label"], (declared["connection-type"], name)
+            assert field["description"], (declared["connection-type"], name)
+        behaviour = declared["ui-field-behaviour"]
+        shown = [name for name in standard if name not in behaviour["hidden-fields"]]
+        assert shown, declared["connection-type"]
+        for name in shown:
+            assert behaviour["placeholders"].get(name), (declared["connection-type"], name)
+
+
+def test_airflow_serves_every_declared_form() -> None:
+    """What the API server's connection form reads (``/ui/connections/hook_meta``) comes from ProvidersManager."""
+    from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    manager = ProvidersManager()  # type: ignore[no-untyped-call]
+    hooks = ProvidersManagerTaskRuntime().hooks  # type: ignore[no-untyped-call]
+    ui = {meta.connection_type: meta for meta in manager.iter_connection_type_hook_ui_metadata()}
+    for declared in get_provider_info()["connection-types"]:
+        conn_type = declared["connection-type"]
+        hook = hooks[conn_type]
+        assert hook is not None, conn_type
+        assert hook.hook_class_name == declared["hook-class-name"]
+        assert hook.package_name == "airflow-dataops"
+        assert hook.hook_name == declared["hook-name"], "the hook class and the provider info name it alike"
+        assert hook.connection_testable, f"{conn_type}: the UI's Test button needs test_connection()"
+        assert ui[conn_type].hook_class_name == declared["hook-class-name"]
+        behaviour = declared["ui-field-behaviour"]
+        assert manager.field_behaviours[conn_type] == {
+            "hidden_fields": behaviour["hidden-fields"],
+            "relabeling": behaviour["relabeling"],
+            "placeholders": behaviour["placeholders"],
+        }
+        for name, field in declared["conn-fields"].items():
+            widget = manager.connection_form_widgets[f"extra__{conn_type}__{name}"]
+            assert widget.package_name == "airflow-dataops"
+            assert widget.field["schema"]["title"] == field["label"]
+            assert widget.field["description"] == field["description"]
+
+
 def test_version_is_the_distribution_version() -> None:
     assert get_provider_info()["versions"][0] == airflow_dataops.__version__ == version("airflow-dataops")
 

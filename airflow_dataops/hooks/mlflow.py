@@ -21,17 +21,26 @@ import functools
 import logging
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from airflow.providers.common.compat.sdk import BaseHook
 
 from airflow_dataops.core.errors import InvalidInputError
 from airflow_dataops.core.lineage import KEY_TAG, LineageRecord
 from airflow_dataops.lineage.mlflow_auth import authorization, authorization_header
-from airflow_dataops.lineage.tracking import ClientTracking, RestTracking, Tracking
+from airflow_dataops.lineage.tracking import ClientTracking, RestTracking, Tracking, TrackingError
 
 BATCH = 100  # MLflow's MAX_PARAMS_TAGS_PER_BATCH
+HEALTH_TIMEOUT = 5.0  # seconds the "Test" button waits for the server's health check
 log = logging.getLogger(__name__)
+
+
+def _shown(uri: str) -> str:
+    """``uri`` without credentials in its user-info part, fit for a message."""
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
 
 
 class _AuthorizedClient:
@@ -65,19 +74,6 @@ class MlflowHook(BaseHook):
         super().__init__()
         self.mlflow_conn_id = mlflow_conn_id
         self._experiments: dict[str, str] = {}
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Name the fields for what they mean here."""
-        return {
-            "hidden_fields": [],
-            "relabeling": {
-                "host": "Tracking URI or host",
-                "login": "Username (basic auth)",
-                "password": "Password, or token without a username",
-            },
-            "placeholders": {"host": "http://mlflow.example.com:5000", "extra": '{"experiment": "airflow"}'},
-        }
 
     @cached_property
     def connection(self) -> Any:
@@ -146,6 +142,44 @@ class MlflowHook(BaseHook):
         if self.tracking_uri.startswith(("http://", "https://")):
             return RestTracking(self.tracking_uri, self._authorization)
         return ClientTracking(self.client)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """What Airflow's "Test" button runs: whether lineage can be written where the connection points.
+
+        A tracking server must answer its health check and then accept the connection's
+        credentials on a read of its REST API: MLflow's auth app lets ``/health`` through
+        without credentials, so the health check alone says nothing about them. A local
+        store must open with MLflow's client. Nothing is written.
+        """
+        try:
+            uri = self.tracking_uri
+        except InvalidInputError as error:
+            return False, str(error)
+        shown = _shown(uri)
+        experiment = self.experiment_override or "Default"
+        try:
+            tracking = self.tracking
+            if isinstance(tracking, RestTracking) and not tracking.answers(HEALTH_TIMEOUT):
+                return False, (
+                    f"The MLflow tracking server at {shown} did not answer its /health check within "
+                    f"{HEALTH_TIMEOUT:g} s: check host, port and scheme, and that the server runs"
+                )
+            found = tracking.experiment_by_name(experiment)
+        except TrackingError as error:
+            if error.status in (401, 403):
+                return False, (
+                    f"The MLflow tracking server at {shown} refused the connection's credentials ({error}): "
+                    "check the username and password, or the token"
+                )
+            return False, f"The MLflow tracking server at {shown} answered with an error: {error}"
+        except ImportError as error:
+            return False, f"{error}. A local store is opened with MLflow's client: install airflow-dataops[lineage]"
+        except Exception as error:  # the client's own errors: a store that cannot be opened
+            return False, f"MLflow could not open the store {shown}: {type(error).__name__}: {error}"
+        if self.experiment_override is None:
+            return True, f"Connected to MLflow at {shown} (each DAG records to its experiment airflow/<dag_id>)"
+        state = "exists" if found is not None else "does not exist yet; the first record creates it"
+        return True, f"Connected to MLflow at {shown} (experiment {experiment!r} {state})"
 
     def experiment_id(self, name: str) -> str:
         """The id of experiment ``name``, created if missing (a concurrent creation is tolerated)."""

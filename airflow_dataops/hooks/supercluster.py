@@ -10,6 +10,7 @@ come from the connection exactly as for KubernetesPodOperator), and hands the re
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import Awaitable, Sequence
 from functools import cached_property
@@ -20,7 +21,7 @@ from airflow.sdk.bases.hook import BaseHook
 
 from airflow_dataops.core.fast_yaml import safe_load
 from airflow_dataops.core.placement.decision import Decision, LiveState, Requirements, decide
-from airflow_dataops.core.placement.declaration import load_supercluster
+from airflow_dataops.core.placement.declaration import load_supercluster, load_supercluster_leniently
 from airflow_dataops.core.placement.live_state import live_state_from_cluster
 from airflow_dataops.core.placement.supercluster import Supercluster, SuperclusterConfigError, Target
 from airflow_dataops.runtime.probing import Probe, ProbeCache, SharedProbeCache, probe_all
@@ -94,6 +95,44 @@ class SuperclusterHook(BaseHook):
                     "create a connection of type 'kubernetes' with that id (UI, CLI or secrets backend), "
                     f"or fix conn_id in {self.declaration}",
                 ) from None
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Whether the supercluster can place work: the declaration loads and every target's connection exists.
+
+        Every problem is reported at once (all of the declaration's errors, every missing
+        connection), as the CI check does. On success each Kubernetes target is probed
+        once, bypassing the cache, and the message says which answer: a target that is down
+        does not fail the test, since placement fails over around it, but it is named.
+        """
+        found, errors = load_supercluster_leniently(self.declaration)
+        if errors:
+            return False, f"{self.declaration}: " + "; ".join(str(error) for error in errors)
+        assert found is not None  # no error means at least one valid target
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        kubernetes = [t for t in found.targets if t.kind == "kubernetes"]
+        missing = []
+        for target in kubernetes:
+            try:
+                self.connection(str(target.conn_id))
+            except AirflowNotFoundException:
+                missing.append(f"target {target.name!r} names the connection {target.conn_id!r}, which does not exist")
+        if missing:
+            return False, (
+                "; ".join(missing) + ". Fix: create a connection of type 'kubernetes' with that id, "
+                f"or fix conn_id in {self.declaration}"
+            )
+        probes: dict[str, Probe] = {t.name: self._probe_for(t) for t in kubernetes}
+        if probes:  # the clients' import (seconds when cold) must not count as the targets' time to answer
+            for module in ("kubernetes_asyncio.client", "airflow.providers.cncf.kubernetes.hooks.kubernetes"):
+                importlib.import_module(module)
+        states = asyncio.run(probe_all(probes, timeout=self.probe_timeout)) if probes else {}
+        answers = [
+            f"{name} answers" if state.reachable else f"{name} does not answer ({state.error})"
+            for name, state in states.items()
+        ]
+        summary = f"{len(found.targets)} targets, every connection exists"
+        return True, f"{self.declaration}: {summary}" + (f"; {', '.join(answers)}" if answers else "")
 
     def live_states(self) -> dict[str, LiveState]:
         """Every Kubernetes target's live state, probed concurrently (cached for a few seconds).
