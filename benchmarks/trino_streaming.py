@@ -93,7 +93,7 @@ def measure(rounds: int) -> str:
             env = {
                 **os.environ,
                 "AIRFLOW_CONN_BENCH": json.dumps(
-                    {"conn_type": "virtualized_data", **common, "extra": {"protocol": "http", "catalog": "lake"}}
+                    {"conn_type": "trino", **common, "extra": {"protocol": "http", "catalog": "lake"}}
                 ),
                 "AIRFLOW_CONN_BENCH_TRINO": json.dumps(
                     {"conn_type": "trino", **common, "extra": {"protocol": "http", "catalog": "lake"}}

@@ -165,9 +165,9 @@ def test_a_deferred_trino_query_is_followed_by_the_real_triggerer(
     deployment: AirflowDeployment, trino: tuple[TrinoTestServer, Certificates]
 ) -> None:
     server, certificates = trino
-    extra = {"catalog": "lake", "verify": str(certificates.ca)}
+    extra = {"catalog": "lake", "protocol": "https", "verify": str(certificates.ca)}
     deployment.client.set_connection(
-        "vd_trino", "virtualized_data", host=server.host, port=server.port, login="etl",
+        "vd_trino", "trino", host=server.host, port=server.port, login="etl",
         password=TRINO_PASSWORD, extra=json.dumps(extra),
     )  # fmt: skip
     run_id = deployment.client.trigger("vd_deferred_trino")

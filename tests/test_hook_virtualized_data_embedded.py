@@ -121,5 +121,9 @@ def test_every_query_reports_the_tables_it_read_and_wrote_as_lineage(sources: An
     outputs = {o.asset.uri for o in collected.outputs if o.context is the_hook}
     assert inputs == {"trino://trino.test:443/crm/public/customers", "trino://trino.test:443/lake/sales/orders"}
     assert outputs == {"trino://trino.test:443/warehouse/marts/customer_totals"}
+    assert {i.asset.uri: i.count for i in collected.inputs if i.context is the_hook} == dict.fromkeys(inputs, 2)
     jobs = [e.value for e in collected.extra if e.context is the_hook and e.key == "sql_job"]
-    assert {"sql": FEDERATED, "row_count": 2} in [{k: j[k] for k in ("sql", "row_count") if k in j} for j in jobs]
+    assert [{k: j[k] for k in ("sql", "row_count") if k in j} for j in jobs] == [
+        {"sql": FEDERATED},  # common.sql's run reports it (no row count from a SELECT)
+        {"sql": f'CREATE TABLE "warehouse"."marts"."customer_totals" AS {FEDERATED}', "row_count": 2},
+    ]

@@ -1,8 +1,10 @@
 """VirtualizedDataHook and VirtualizedQueryOperator on Trino: the real trino client against the protocol test server.
 
-The server (tests/trino_server.py) speaks Trino's HTTP protocol over TLS on loopback,
-checks Basic, JWT and client-certificate credentials, and records what each query
-carried; it answers with real results from the embedded engine.
+The connections are the trino provider's own ``trino`` connections (``AIRFLOW_CONN_*``),
+which the hook hands to the provider's TrinoHook. The server (tests/trino_server.py)
+speaks Trino's HTTP protocol over TLS on loopback, checks Basic, JWT and
+client-certificate credentials, and records what each query carried; it answers with
+real results from the embedded engine.
 """
 
 from __future__ import annotations
@@ -54,23 +56,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, certificates: Certificates)
 
 
 def connection(server: TrinoTestServer, certificates: Certificates, **extra: Any) -> str:
+    """A ``trino`` connection to the test server: https, TLS verified against the test CA, Basic auth."""
     fields: dict[str, Any] = {"login": "etl", "password": PASSWORD}
     if extra.get("auth") in ("jwt", "certs"):
         fields = {"login": "etl"}
     return json.dumps(
         {
-            "conn_type": "virtualized_data",
+            "conn_type": "trino",
             "host": server.host,
             "port": server.port,
             **fields,
-            "extra": {"catalog": "lake", "verify": str(certificates.ca), **extra},
+            "extra": {"catalog": "lake", "protocol": "https", "verify": str(certificates.ca), **extra},
         }
     )
 
 
 @pytest.fixture(autouse=True)
 def trino_conn(server: TrinoTestServer, certificates: Certificates, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``vd_trino``: TLS verified against the test CA, Basic auth, client tags; a clean server."""
+    """``vd_trino``: a trino connection, TLS verified against the test CA, Basic auth, client tags; a clean server."""
     server.reset()
     # requests lets these override the client's verify= (see tests/test_trino_server.py)
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
@@ -80,11 +83,10 @@ def trino_conn(server: TrinoTestServer, certificates: Certificates, monkeypatch:
         connection(
             server,
             certificates,
-            impersonate_dag_owner=True,
+            impersonate_as_owner=True,
             session_properties={"query_max_run_time": "1h"},
             roles={"lake": "analyst"},
             client_tags=["team:growth"],
-            asset_authority="ignored-for-trino:1",
         ),
     )
 
@@ -106,13 +108,14 @@ def test_queries_carry_the_task_identity_owner_and_session(
     assert query["principal"] == "etl"  # authenticated with the connection's login ...
     assert query["user"] == "ana"  # ... querying as the DAG owner
     assert query["auth_scheme"] == "basic"
-    assert query["client_tags"] == [
-        "airflow", "dag:daily_sales", "task:totals", "run:scheduled__2026-11-21", "try:2", "team:growth"
-    ]  # fmt: skip
-    assert json.loads(query["client_info"])["run"] == "scheduled__2026-11-21"
+    assert query["client_tags"] == ["team:growth"]
+    info = json.loads(query["client_info"])  # TrinoHook names the task in the client info
+    assert (info["dag_id"], info["task_id"], info["dag_run_id"], info["try_number"], info["dag_owner"]) == (
+        "daily_sales", "totals", "scheduled__2026-11-21", "2", "ana"
+    )  # fmt: skip
     assert query["session_properties"] == {"query_max_run_time": "1h"}
     assert query["roles"] == {"lake": "ROLE{analyst}"}
-    assert query["source"] == "airflow-dataops"
+    assert query["source"] == "airflow"
     assert query["catalog"] == "lake"
     assert PASSWORD not in json.dumps(server.queries())
 
@@ -145,15 +148,13 @@ def test_jwt_and_client_certificate_authentication(
 def test_refusals_happen_before_any_query(
     server: TrinoTestServer, certificates: Certificates, monkeypatch: Any
 ) -> None:
-    from trino.exceptions import HttpError
-
-    from airflow_dataops.core.errors import InvalidInputError
+    from trino.exceptions import HttpError, TrinoAuthError
 
     monkeypatch.setenv("AIRFLOW_CONN_VD_OTHER", connection(server, certificates).replace(PASSWORD, "wrong-password"))
     with pytest.raises(HttpError, match="401"):
         hook("vd_other").get_records("SELECT 1")
     monkeypatch.setenv("AIRFLOW_CONN_VD_OTHER", connection(server, certificates, protocol="http"))
-    with pytest.raises(InvalidInputError, match="basic authentication over plain http would expose the credentials"):
+    with pytest.raises(TrinoAuthError, match="TLS/SSL is required for authentication"):
         hook("vd_other").get_records("SELECT 1")
     monkeypatch.setenv("AIRFLOW_CONN_VD_OTHER", connection(server, certificates, verify=True))
     with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):  # TLS is verified by default
@@ -177,15 +178,7 @@ def test_trino_errors_reach_the_task_with_their_name_and_position(server: TrinoT
 def test_an_unreachable_engine_is_named(certificates: Certificates, monkeypatch: pytest.MonkeyPatch) -> None:
     from trino.exceptions import TrinoConnectionError
 
-    closed = json.dumps(
-        {
-            "conn_type": "virtualized_data",
-            "host": "127.0.0.1",
-            "port": 9,
-            "login": "etl",
-            "extra": {"request_timeout": 2},
-        }
-    )
+    closed = json.dumps({"conn_type": "trino", "host": "127.0.0.1", "port": 9, "login": "etl"})
     monkeypatch.setenv("AIRFLOW_CONN_VD_OTHER", closed)
     with pytest.raises(TrinoConnectionError, match=r"127\.0\.0\.1.*9"):
         hook("vd_other").get_records("SELECT 1")
@@ -249,9 +242,9 @@ def test_operators_materialize_and_read_through_dag_test(airflow_db: Path, serve
     (ctas,) = [q["id"] for q in server.queries() if q["sql"].startswith("CREATE TABLE")]
     assert written == {"table": "warehouse.marts.customer_totals", "rows": 2, "asset_uri": uri, "query_id": ctas}
     assert xcom(dag_run, "count") == [[2]]  # the trino client returns rows as lists
-    tags = [q["client_tags"] for q in server.queries()]
-    assert all("dag:vd_materialize_trino" in t for t in tags)
-    assert {t[2] for t in tags} == {"task:totals", "task:count"}
+    infos = [json.loads(q["client_info"]) for q in server.queries()]  # TrinoHook's client info names the task
+    assert {i["dag_id"] for i in infos} == {"vd_materialize_trino"}
+    assert {i["task_id"] for i in infos} == {"totals", "count"}
 
 
 @pytest.mark.slow

@@ -30,7 +30,7 @@ def dag_run(airflow_db: Path) -> Any:
     patch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com")
     patch.setenv("AIRFLOW_CONN_MLFLOW_DEFAULT", json.dumps({"conn_type": "mlflow", "host": "http://127.0.0.1:9"}))
     trino = {"engine": "trino", "catalog": "lake", "protocol": "https"}
-    trino_conn = {"conn_type": "virtualized_data", "host": "trino.example.com", "port": 8443, "extra": trino}
+    trino_conn = {"conn_type": "trino", "host": "trino.example.com", "port": 8443, "extra": trino}
     patch.setenv("AIRFLOW_CONN_VD_LINKS_TRINO", json.dumps({**trino_conn, "login": "etl"}))
     embedded = {"engine": "embedded", "catalogs": {}}
     patch.setenv("AIRFLOW_CONN_VD_LINKS_EMBEDDED", json.dumps({"conn_type": "virtualized_data", "extra": embedded}))

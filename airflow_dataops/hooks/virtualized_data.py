@@ -3,51 +3,62 @@
 A DAG reads data where it lives and writes results where they belong, without copying
 data through the worker. The connection decides the engine:
 
-- ``trino``: a Trino cluster through the official ``trino`` client, TLS verified by
-  default, with basic, JWT, certificate or Kerberos authentication, optional
-  impersonation of the DAG owner, session properties, roles, and client tags and info
-  carrying dag, task, run and try, so every query can be found in Trino's UI.
-- ``embedded``: DuckDB in the worker, with catalogs mapped to local sources declared in
-  the connection (:mod:`airflow_dataops.runtime.embedded_sql`). DAG authors still write
-  Trino SQL; it is translated within a verified subset or refused with the construct named.
+- a ``trino`` connection (the trino provider's own type): a Trino cluster, reached
+  through the provider's ``TrinoHook``, which builds the client connection (auth, TLS,
+  impersonation, session properties, client tags, the task's identity in the client
+  info) exactly as it does for ``SQLExecuteQueryOperator``. A DAG's existing ``trino``
+  connection works unchanged.
+- a ``virtualized_data`` connection: DuckDB in the worker, with catalogs mapped to local
+  sources declared in the connection (:mod:`airflow_dataops.runtime.embedded_sql`). DAG
+  authors still write Trino SQL; it is translated within a verified subset or refused
+  with the construct named.
 
 The hook is a common.sql ``DbApiHook``, so ``SQLExecuteQueryOperator`` and every
-common.sql operator work with it. On top it reads in bounded memory (Arrow record
-batches, pandas chunks), materializes a query into a table inside the engine atomically,
-cancels the running query when the task is killed, and reports the tables each query
-reads and writes as lineage.
+common.sql operator work with it; it extends the parent only at public seams
+(``get_conn``, ``get_uri``, the ``get_openlineage_*`` methods). On top it reads in
+bounded memory (Arrow record batches, pandas chunks), materializes a query into a
+table inside the engine atomically, cancels the running query when the task is killed,
+leaves long Trino queries to the triggerer, and reports the tables each query reads and
+writes as lineage.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.sql.hooks.sql import DbApiHook
 
 from airflow_dataops.core.errors import InvalidInputError
-from airflow_dataops.core.sql.lineage import statement_lineage
+from airflow_dataops.core.sql.lineage import StatementLineage, statement_lineage
 from airflow_dataops.core.sql.tables import TableName
+from airflow_dataops.hooks._observed_dbapi import ObservedConnection
 from airflow_dataops.runtime.interruptible import run_interruptibly
 
+if TYPE_CHECKING:
+    from airflow.providers.trino.hooks.trino import TrinoHook
+    from airflow.sdk import Connection
+
 ENGINES = ("trino", "embedded")
-AUTH_METHODS = ("basic", "jwt", "certs", "kerberos")
 DEFAULT_ROWS_PER_BATCH = 50_000
-#: Airflow puts the task's identity in these variables of the task process.
-_CONTEXT = {
-    "dag": "AIRFLOW_CTX_DAG_ID",
-    "task": "AIRFLOW_CTX_TASK_ID",
-    "run": "AIRFLOW_CTX_DAG_RUN_ID",
-    "try": "AIRFLOW_CTX_TRY_NUMBER",
-}
+#: The trino client's default ports (``trino.constants``), without importing it.
+TRINO_PORTS = {"http": 8080, "https": 443}
+#: Columns of Trino's ``information_schema.columns`` that OpenLineage reads (as TrinoHook).
+INFORMATION_SCHEMA_COLUMNS = [
+    "table_schema", "table_name", "column_name", "ordinal_position", "data_type", "table_catalog",
+]  # fmt: skip
+#: Schemas and catalogs holding metadata, not data: reading them is not lineage.
+METADATA_SCHEMAS = ("information_schema", "pg_catalog")
+METADATA_CATALOGS = ("system",)
+#: Extras of the former Trino form of ``virtualized_data`` and their names on a ``trino`` connection.
+RENAMED_TRINO_EXTRAS = {"impersonate_dag_owner": "impersonate_as_owner"}
 
 
 class VirtualizedDataError(InvalidInputError):
@@ -66,57 +77,43 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _flag(value: Any) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+def _boolish(value: Any) -> Any:
+    """``"true"``/``"false"`` as booleans, anything else (a CA bundle path) as it is: TrinoHook's reading."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
 
 
-def task_identity() -> dict[str, str]:
-    """dag, task, run and try of the running Airflow task (empty outside a task)."""
-    return {key: os.environ[var] for key, var in _CONTEXT.items() if os.environ.get(var)}
-
-
-def client_tags(extra_tags: list[str] | None = None) -> list[str]:
-    """Trino client tags naming the task: ``dag:<id>``, ``task:<id>``, ``run:<id>``, ``try:<n>``.
-
-    Trino sends tags as one comma-separated header, so commas inside a value are replaced.
-    """
-    tags = ["airflow", *[f"{key}:{value}" for key, value in task_identity().items()], *(extra_tags or [])]
-    return [tag.replace(",", "_") for tag in tags]
+def _is_metadata(table: TableName) -> bool:
+    return table.schema in METADATA_SCHEMAS or table.catalog in METADATA_CATALOGS
 
 
 @dataclass(frozen=True)
 class TrinoSettings:
-    """What a Trino connection says, validated; built by :meth:`VirtualizedDataHook.trino_settings`."""
+    """Where a ``trino`` connection's coordinator answers (for links to its query pages), and its catalog."""
 
     host: str
     port: int
-    user: str
     http_scheme: str
-    verify: bool | str
-    auth_method: str | None
-    catalog: str | None
-    schema: str | None
-    source: str
-    session_properties: dict[str, str] = field(default_factory=dict)
-    roles: dict[str, str] | str | None = None
-    timezone: str | None = None
-    request_timeout: float = 30.0
-    extra_client_tags: tuple[str, ...] = ()
+    catalog: str
 
 
 class VirtualizedDataHook(DbApiHook):
     """Run Trino SQL on a Trino cluster or on the embedded engine, as the connection says.
 
-    :param virtualized_data_conn_id: a connection of type ``virtualized_data``.
+    :param virtualized_data_conn_id: a ``trino`` connection (the trino provider's) or a
+        ``virtualized_data`` connection (the embedded engine).
     """
 
     conn_name_attr = "virtualized_data_conn_id"
     default_conn_name = "virtualized_data_default"
     conn_type = "virtualized_data"
-    hook_name = "Virtualized data (Trino or embedded engine)"
+    hook_name = "Virtualized data (embedded engine; Trino through a trino connection)"
     strip_semicolon = True
     supports_autocommit = True
     _test_connection_sql = "SELECT 1"
+    #: Both the trino client and DuckDB take ``?`` (common.sql's default ``%s`` fits neither).
+    _placeholder = "?"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -127,20 +124,6 @@ class VirtualizedDataHook(DbApiHook):
         #: The Trino query ids this hook ran, oldest first (the operator returns the last one).
         self.query_ids: list[str] = []
 
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Name the form fields for what they mean here."""
-        return {
-            "hidden_fields": [],
-            "relabeling": {"host": "Trino host (empty: embedded engine)", "login": "User", "schema": "Schema"},
-            "placeholders": {
-                "extra": json.dumps(
-                    {"engine": "trino", "catalog": "lake", "protocol": "https", "verify": True, "auth": "basic"}
-                ),
-                "port": "443",
-            },
-        }
-
     # --- which engine, with what ------------------------------------------------------
 
     def _fail(self, field_name: str, problem: str, fix: str) -> VirtualizedDataError:
@@ -148,166 +131,91 @@ class VirtualizedDataHook(DbApiHook):
 
     @cached_property
     def engine(self) -> str:
-        """``trino`` or ``embedded``: the ``engine`` extra, else ``trino`` when a host is set."""
-        extra = self.connection.extra_dejson
-        engine = str(extra.get("engine") or ("trino" if self.connection.host else "embedded")).lower()
+        """``trino`` for a ``trino`` connection, ``embedded`` for a ``virtualized_data`` one.
+
+        A ``virtualized_data`` connection that still points at Trino (the form before
+        0.x: a host, or ``engine: trino``) is refused with the migration spelled out,
+        before anything is sent.
+        """
+        conn, extra = self.connection, self.connection.extra_dejson
+        if conn.conn_type == "trino":
+            return "trino"
+        if conn.conn_type != "virtualized_data":
+            raise self._fail(
+                "conn_type", f"is {conn.conn_type!r}", "use a trino connection, or a virtualized_data one (embedded)"
+            )
+        engine = str(extra.get("engine") or ("trino" if conn.host else "embedded")).lower()
+        if engine == "trino":
+            renamed = ", ".join(f"{old} -> {new}" for old, new in RENAMED_TRINO_EXTRAS.items() if old in extra)
+            raise self._fail(
+                "conn_type",
+                "virtualized_data no longer reaches Trino (it is the embedded engine's type)",
+                "make it a trino connection (conn_type trino, the trino provider's): same host, port, login, "
+                "password and extras; set protocol https (a trino connection defaults to http)"
+                + (f"; rename {renamed}" if renamed else ""),
+            )
         if engine not in ENGINES:
-            raise self._fail("extra.engine", f"{engine!r} is not an engine", f"use one of {', '.join(ENGINES)}")
+            raise self._fail("extra.engine", f"{engine!r} is not an engine", "use embedded, or a trino connection")
         return engine
 
     @cached_property
+    def trino_hook(self) -> TrinoHook:
+        """The trino provider's hook for this ``trino`` connection: it builds every Trino client connection."""
+        if self.engine != "trino":
+            raise self._fail("conn_type", "is virtualized_data: the embedded engine", "use a trino connection")
+        from airflow.providers.trino.hooks.trino import TrinoHook
+
+        return TrinoHook(trino_conn_id=self.get_conn_id())  # type: ignore[no-untyped-call]
+
+    @property
     def trino_settings(self) -> TrinoSettings:
-        """The connection's Trino settings, validated before anything is sent."""
-        conn, extra = self.connection, self.connection.extra_dejson
-        if not conn.host:
-            raise self._fail("host", "is empty", "set the Trino coordinator's host name")
-        scheme = str(extra.get("protocol", "https")).lower()
-        if scheme not in ("https", "http"):
-            raise self._fail("extra.protocol", f"{scheme!r} is not http or https", "use https")
-        verify: bool | str = extra.get("verify", True)
-        if isinstance(verify, str) and verify.lower() in ("true", "false"):
-            verify = verify.lower() == "true"
-        method = self._auth_method(extra)
-        if method and scheme == "http":
-            raise self._fail(
-                "extra.protocol", f"{method} authentication over plain http would expose the credentials", "use https"
-            )
-        if verify is False:
-            self.log.warning("TLS certificates of %s are NOT verified (extra.verify=false)", conn.host)
-        user = conn.login or "airflow"
-        if _flag(extra.get("impersonate_dag_owner", False)):
-            owner = os.environ.get("AIRFLOW_CTX_DAG_OWNER")
-            if owner:
-                self.log.info("Querying Trino as the DAG owner %r (authenticated as %r)", owner, user)
-                user = owner
-        tags = extra.get("client_tags") or []
-        if not isinstance(tags, list):
-            raise self._fail("extra.client_tags", "is not a list", 'give a JSON list, e.g. ["team:growth"]')
-        return TrinoSettings(
-            host=conn.host,
-            port=int(conn.port or (443 if scheme == "https" else 8080)),
-            user=user,
-            http_scheme=scheme,
-            verify=verify,
-            auth_method=method,
-            catalog=extra.get("catalog"),
-            schema=conn.schema or extra.get("schema"),
-            source=str(extra.get("source", "airflow-dataops")),
-            session_properties={str(k): str(v) for k, v in (extra.get("session_properties") or {}).items()},
-            roles=extra.get("roles") or None,
-            timezone=extra.get("timezone"),
-            request_timeout=float(extra.get("request_timeout", 30.0)),
-            extra_client_tags=tuple(str(t) for t in tags),
-        )
-
-    def _auth_method(self, extra: dict[str, Any]) -> str | None:
-        method = extra.get("auth") or ("basic" if self.connection.password else None)
-        if method is None:
-            return None
-        method = str(method).lower()
-        if method not in AUTH_METHODS:
-            raise self._fail("extra.auth", f"{method!r} is not supported", f"use one of {', '.join(AUTH_METHODS)}")
-        if method == "basic" and not self.connection.password:
-            raise self._fail("password", "is empty but auth is basic", "set the password, or choose another auth")
-        if method != "basic" and self.connection.password:
-            raise self._fail("password", f"is set but auth is {method}", "remove the password or use auth basic")
-        return method
-
-    def _trino_auth(self) -> Any:
-        """The trino client's authentication object; secrets are read here and never logged."""
-        import trino.auth
-
-        extra, method = self.connection.extra_dejson, self.trino_settings.auth_method
-        if method == "basic":
-            return trino.auth.BasicAuthentication(self.principal(), self.connection.password)
-        if method == "jwt":
-            token = extra.get("jwt__token")
-            if not token and extra.get("jwt__file"):
-                with open(extra["jwt__file"]) as handle:
-                    token = handle.read().strip()
-            if not token:
-                raise self._fail("extra.jwt__token", "is empty", "set jwt__token, or jwt__file to a file holding it")
-            return trino.auth.JWTAuthentication(token)
-        if method == "certs":
-            cert, key = extra.get("certs__client_cert_path"), extra.get("certs__client_key_path")
-            if not cert or not key:
-                raise self._fail(
-                    "extra.certs__client_cert_path", "certificate or key path missing", "set both paths (PEM files)"
-                )
-            return trino.auth.CertificateAuthentication(cert, key)
-        if method == "kerberos":
-            try:
-                return trino.auth.KerberosAuthentication(
-                    config=extra.get("kerberos__config"),
-                    service_name=extra.get("kerberos__service_name", "trino"),
-                    principal=extra.get("kerberos__principal"),
-                    hostname_override=extra.get("kerberos__hostname_override"),
-                    delegate=_flag(extra.get("kerberos__delegate", False)),
-                    ca_bundle=extra.get("kerberos__ca_bundle"),
-                )
-            except ImportError as error:
-                raise self._fail(
-                    "extra.auth", f"kerberos needs a package that is not installed ({error.name})",
-                    "pip install 'trino[kerberos]' on the workers",
-                ) from None  # fmt: skip
-        return None
+        """Host, port and scheme of the coordinator, as the trino client derives them from the connection."""
+        if self.engine != "trino":
+            raise self._fail("conn_type", "is virtualized_data: the embedded engine", "use a trino connection")
+        conn = self.connection
+        scheme = str(conn.extra_dejson.get("protocol", "http")).lower()
+        port = int(conn.port or TRINO_PORTS.get(scheme, TRINO_PORTS["http"]))
+        return TrinoSettings(str(conn.host), port, scheme, str(self.default_catalog))
 
     def principal(self) -> str:
         """The authenticated principal (the connection's login), not the impersonated session user."""
         return str(self.connection.login or "airflow")
 
-    def _client_info(self) -> str:
-        identity = task_identity()
-        return json.dumps({**identity, "owner": os.environ.get("AIRFLOW_CTX_DAG_OWNER", "")}, sort_keys=True)
-
     def _trino_connection(self) -> Any:
-        import trino.dbapi
-
-        s = self.trino_settings
-        return trino.dbapi.connect(  # type: ignore[no-untyped-call]
-            host=s.host,
-            port=s.port,
-            user=s.user,
-            source=s.source,
-            catalog=s.catalog,
-            schema=s.schema,
-            http_scheme=s.http_scheme,
-            auth=self._trino_auth(),
-            verify=s.verify,
-            session_properties=s.session_properties or None,
-            roles=s.roles,
-            timezone=s.timezone,
-            request_timeout=s.request_timeout,
-            client_tags=client_tags(list(s.extra_client_tags)),
-            http_headers={"X-Trino-Client-Info": self._client_info()},
-        )
+        """A trino client connection, built by TrinoHook from the connection."""
+        return self.trino_hook.get_conn()
 
     def trino_request(self) -> Any:
-        """A ``trino.client.TrinoRequest`` with this connection's session, for polling a query by its URI.
+        """A ``trino.client.TrinoRequest`` of this connection, for following a query by its URI.
 
-        The deferrable operator submits with it and its trigger polls with it: the same
-        user, auth, TLS settings and tags as :meth:`get_conn`.
+        The deferrable operator submits with it and its trigger polls with it. It is built
+        from the trino client connection TrinoHook made (same user, auth, headers, session
+        properties, client tags, scheme and timeouts); the three settings that connection
+        keeps to itself (TLS verification, roles, time zone) are read from the same extras,
+        with TrinoHook's meaning.
         """
         import requests
         import trino.client
 
-        s = self.trino_settings
+        conn, extra = self._trino_connection(), self.connection.extra_dejson
+        conn.close()  # only its settings are needed
         session = trino.client.ClientSession(
-            user=s.user,
-            catalog=s.catalog,
-            schema=s.schema,
-            source=s.source,
-            properties=dict(s.session_properties),
-            headers={"X-Trino-Client-Info": self._client_info()},
-            client_tags=client_tags(list(s.extra_client_tags)),
-            roles=s.roles,
-            timezone=s.timezone,
+            user=conn.user,
+            catalog=conn.catalog,
+            schema=conn.schema,
+            source=conn.source,
+            properties=conn.session_properties,
+            headers=conn.http_headers,
+            extra_credential=conn.extra_credential,
+            client_tags=conn.client_tags,
+            roles=extra.get("roles") or None,
+            timezone=extra.get("timezone") or None,
         )
         http_session = requests.Session()
-        http_session.verify = s.verify
+        http_session.verify = _boolish(extra.get("verify", True))
         return trino.client.TrinoRequest(
-            s.host, s.port, session, http_session, s.http_scheme, self._trino_auth(),
-            request_timeout=s.request_timeout,
+            conn.host, conn.port, session, http_session, conn.http_scheme, conn.auth,
+            max_attempts=conn.max_attempts, request_timeout=conn.request_timeout,
         )  # fmt: skip
 
     def _embedded_connection(self) -> Any:
@@ -342,33 +250,70 @@ class VirtualizedDataHook(DbApiHook):
         raise self._fail("extra.sources", f"declares no catalog {catalog!r}", "add it to the connection's sources")
 
     def get_conn(self) -> Any:
-        """A DB-API connection to the engine the connection names."""
-        return self._trino_connection() if self.engine == "trino" else self._embedded_connection()
+        """A DB-API connection to the connection's engine, whose cursors report to this hook.
+
+        common.sql's ``run`` (``get_records``, ``SQLExecuteQueryOperator``, the check
+        operators) drives it: each statement can be cancelled by :meth:`cancel`, logs its
+        Trino query id and reports its tables as lineage (see :mod:`._observed_dbapi`).
+        """
+        if self.engine == "trino":
+            return ObservedConnection(self._trino_connection(), self, interruptible=True)
+        return ObservedConnection(self._embedded_connection(), self, interruptible=False)
 
     def get_uri(self) -> str:
-        """SQLAlchemy is not used by this hook; say so instead of building a wrong URI."""
-        raise self._fail("engine", "has no SQLAlchemy URI in this hook", "use get_records, iter_batches or run")
+        """TrinoHook's URI for a ``trino`` connection; the embedded engine has none (it is not a server)."""
+        if self.engine == "trino":
+            return self.trino_hook.get_uri()
+        raise self._fail("conn_type", "is the embedded engine, which has no URI", "use get_conn, get_records or run")
+
+    def get_sqlalchemy_engine(self, engine_kwargs: dict[str, Any] | None = None) -> Any:
+        """A SQLAlchemy engine speaking Trino's dialect; on the embedded engine, over :meth:`get_conn`.
+
+        OpenLineage compiles its information-schema query with it. Trino's dialect fits
+        both engines, since the embedded engine takes Trino SQL.
+        """
+        if self.engine == "trino":
+            return super().get_sqlalchemy_engine(engine_kwargs)
+        from sqlalchemy import create_engine
+
+        return create_engine("trino://", creator=self.get_conn, **(engine_kwargs or {}))
 
     @property
     def default_catalog(self) -> str | None:
-        """The catalog unqualified names resolve against."""
+        """The catalog unqualified names resolve against (a ``trino`` connection's default: hive, as TrinoHook)."""
+        if self.engine == "trino":
+            return str(self.connection.extra_dejson.get("catalog", "hive"))
         return self.connection.extra_dejson.get("catalog")
+
+    @property
+    def default_schema(self) -> str | None:
+        """The schema unqualified names resolve against: the connection's (embedded default: main)."""
+        if self.engine == "embedded" and self.default_catalog:
+            return self.connection.schema or "main"
+        return self.connection.schema or None
 
     # --- statements -------------------------------------------------------------------
 
-    def _run_command(self, cur: Any, sql_statement: str, parameters: Any) -> None:
-        """The parent's statement runner, with the cursor kept for :meth:`cancel` and tables reported."""
-        self._running = cur
-        run_parent = super()._run_command
-        try:
-            if self.engine == "trino":  # the embedded cursor is interruptible by itself
-                run_interruptibly(lambda: run_parent(cur, sql_statement, parameters), cur.cancel)
-            else:
-                run_parent(cur, sql_statement, parameters)
-        finally:
+    def statement_started(self, cursor: Any) -> None:
+        """A cursor of :meth:`get_conn` starts a statement: it is the one :meth:`cancel` stops."""
+        self._running = cursor
+
+    def statement_done(self, sql: str, cursor: Any) -> None:
+        """A cursor of :meth:`get_conn` ran ``sql``: name its Trino query and report its tables.
+
+        common.sql's ``run`` reports the statement itself (``send_sql_hook_lineage``: SQL,
+        query id, row count); this adds the tables it read and wrote, once.
+        """
+        lineage = self._lineage(sql)
+        if lineage is None:  # a metadata query (information_schema...): neither the task's query nor lineage
+            return
+        self._log_query_id(cursor)
+        self._add_assets(lineage)
+
+    def cursor_closed(self, cursor: Any) -> None:
+        """A cursor of :meth:`get_conn` is closed: nothing is left to cancel on it."""
+        if self._running is cursor:
             self._running = None
-        self._log_query_id(cur)
-        self._report_tables(sql_statement)
 
     def _log_query_id(self, cursor: Any) -> None:
         """Name the Trino query in the task log (and in ``query_ids``), so a try leads to it in Trino's UI."""
@@ -394,7 +339,7 @@ class VirtualizedDataHook(DbApiHook):
         the result size. Stopping early, or failing, cancels the query on the engine so
         nothing keeps running.
         """
-        conn = self.get_conn()
+        conn = self._trino_connection() if self.engine == "trino" else self._embedded_connection()
         cursor = conn.cursor()
         self._running, finished, rows_read = cursor, False, 0
         try:
@@ -414,7 +359,7 @@ class VirtualizedDataHook(DbApiHook):
             conn.close()
         self._log_query_id(cursor)
         self.log.info("Read %d rows in batches of at most %d", rows_read, rows_per_batch)
-        self._report_tables(sql, query_id=getattr(cursor, "query_id", None), row_count=rows_read)
+        self._report_statement(sql, query_id=getattr(cursor, "query_id", None), row_count=rows_read)
 
     @staticmethod
     def _trino_batches(cursor: Any, rows_per_batch: int) -> Iterator[Any]:
@@ -463,12 +408,14 @@ class VirtualizedDataHook(DbApiHook):
         staging table is dropped if anything fails or the task is killed.
         """
         table = TableName.parse(target)
+        queries = len(self.query_ids)
         if self.engine == "embedded":
             rows = self._materialize_embedded(sql, table, parameters)
         else:
             rows = self._materialize_trino(sql, table, parameters)
         self.log.info("Materialized %d rows into %s", rows, table)
-        self._report_tables(sql, outputs=(table,), row_count=rows)
+        query_id = self.query_ids[-1] if len(self.query_ids) > queries else None
+        self._report_statement(f"CREATE TABLE {table.quoted()} AS {sql}", query_id=query_id, row_count=rows)
         return rows
 
     def _materialize_embedded(self, sql: str, table: TableName, parameters: Any) -> int:
@@ -550,14 +497,16 @@ class VirtualizedDataHook(DbApiHook):
     # --- lineage and assets -------------------------------------------------------------
 
     def asset_authority(self) -> str:
-        """``host:port`` naming this connection's tables in asset URIs.
+        """``host:port`` naming this connection's tables in asset URIs and OpenLineage namespaces.
 
-        For Trino, the coordinator. The embedded engine takes ``asset_authority`` from the
-        connection (set it to the Trino deployment the DAG runs on in production, so the
-        asset URIs are the same on a laptop), else ``localhost:8080``.
+        For a ``trino`` connection, the authority TrinoHook gives OpenLineage, so a table is
+        the same dataset whichever operator (ours or common.sql's on TrinoHook) touched it.
+        The embedded engine takes ``asset_authority`` from the connection (set it to the
+        Trino deployment the DAG runs on in production, so the asset URIs are the same on a
+        laptop), else ``localhost:8080``.
         """
         if self.engine == "trino":
-            return f"{self.trino_settings.host}:{self.trino_settings.port}"
+            return DbApiHook.get_openlineage_authority_part(self.connection, default_port=TRINO_PORTS["http"])
         return str(self.connection.extra_dejson.get("asset_authority", "localhost:8080"))
 
     def table_asset_uri(self, table: str | TableName) -> str:
@@ -565,33 +514,98 @@ class VirtualizedDataHook(DbApiHook):
         name = table if isinstance(table, TableName) else TableName.parse(table, "table")
         return name.asset_uri(self.asset_authority())
 
-    def _report_tables(
-        self,
-        sql: str,
-        outputs: tuple[TableName, ...] = (),
-        query_id: str | None = None,
-        row_count: int | None = None,
-    ) -> None:
-        """Tell Airflow's hook-lineage collector which tables ``sql`` read and wrote.
+    def _lineage(self, sql: str) -> StatementLineage | None:
+        """The tables ``sql`` reads and writes; None for a query of metadata only (information_schema...)."""
+        try:
+            lineage = statement_lineage(sql, self.default_catalog, self.default_schema)
+        except Exception as error:  # lineage degrades to less lineage, never to a failed query
+            self.log.warning("The tables of the query are unknown: %s", error)
+            return StatementLineage((), ())
+        tables = (*lineage.inputs, *lineage.outputs)
+        if tables and all(_is_metadata(t) for t in tables):
+            return None
+        return StatementLineage(
+            tuple(t for t in lineage.inputs if not _is_metadata(t)),
+            tuple(t for t in lineage.outputs if not _is_metadata(t)),
+        )
 
-        OpenLineage (and any other hook-lineage reader) turns them into input and output
-        datasets. Lineage never fails a query: a problem here is logged.
+    def _add_assets(self, lineage: StatementLineage) -> None:
+        """Tell Airflow's hook-lineage collector which tables a statement read and wrote.
+
+        OpenLineage (and any other hook-lineage reader, such as the MLflow listener) turns
+        them into input and output datasets. Lineage never fails a query: a problem here is
+        logged.
         """
         try:
             from airflow.providers.common.compat.lineage.hook import get_hook_lineage_collector
-            from airflow.providers.common.sql.hooks.lineage import send_sql_hook_lineage
 
-            schema = self.connection.schema or None
-            lineage = statement_lineage(sql, self.default_catalog, schema)
             collector = get_hook_lineage_collector()  # type: ignore[no-untyped-call]
             for table in lineage.inputs:
                 collector.add_input_asset(context=self, uri=self.table_asset_uri(table))
-            for table in (*lineage.outputs, *outputs):
+            for table in lineage.outputs:
                 collector.add_output_asset(context=self, uri=self.table_asset_uri(table))
-            if query_id or row_count is not None:
-                send_sql_hook_lineage(
-                    context=self, sql=sql, job_id=query_id, row_count=row_count,
-                    default_db=self.default_catalog, default_schema=schema,
-                )  # fmt: skip
         except Exception as error:
             self.log.warning("Lineage of the query was not reported: %s", error)
+
+    def _report_statement(self, sql: str, query_id: str | None, row_count: int | None) -> None:
+        """Report a statement this hook ran outside common.sql's ``run`` (a read in batches, a materialize).
+
+        Its tables, and the statement itself as common.sql reports the ones it runs
+        (``send_sql_hook_lineage``: SQL, query id, row count), once each.
+        """
+        lineage = self._lineage(sql)
+        if lineage is not None:
+            self._add_assets(lineage)
+        from airflow.providers.common.sql.hooks.lineage import send_sql_hook_lineage
+
+        send_sql_hook_lineage(
+            context=self, sql=sql, job_id=query_id, row_count=row_count,
+            default_db=self.default_catalog, default_schema=self.default_schema,
+        )  # fmt: skip
+
+    # --- OpenLineage (common.sql's SQL operators and their SQL parser) ---------------------
+
+    def get_openlineage_database_info(self, connection: Connection) -> Any:
+        """Where the tables live, for OpenLineage's SQL parser: TrinoHook's answer, or the embedded engine's.
+
+        The embedded engine names its tables as the Trino deployment it stands in for
+        (``trino://<asset_authority>``); its information schema is DuckDB's single
+        ``information_schema.columns`` across all catalogs, so it is not queried per catalog.
+        """
+        if self.engine == "trino":
+            return self.trino_hook.get_openlineage_database_info(connection)  # type: ignore[no-untyped-call]
+        from airflow.providers.openlineage.sqlparser import DatabaseInfo
+
+        return DatabaseInfo(
+            scheme="trino",
+            authority=self.asset_authority(),
+            information_schema_columns=INFORMATION_SCHEMA_COLUMNS,
+            database=self.default_catalog,
+            is_information_schema_cross_db=False,
+        )
+
+    def get_openlineage_database_dialect(self, connection: Connection) -> str:
+        """``trino`` on both engines: DAG authors write Trino SQL whichever engine runs it."""
+        return "trino"
+
+    def get_openlineage_default_schema(self) -> str | None:
+        """The schema unqualified names resolve against, as for the hook's own lineage.
+
+        The connection's schema (the embedded engine: ``main`` by default); a ``trino``
+        connection without one falls back to TrinoHook's default.
+        """
+        if self.default_schema:
+            return self.default_schema
+        return self.trino_hook.get_openlineage_default_schema() if self.engine == "trino" else None  # type: ignore[no-untyped-call]
+
+    def get_openlineage_database_specific_lineage(self, task_instance: Any) -> Any:
+        """The Trino query the task ran last, as OpenLineage's ``externalQuery`` run facet (none when embedded)."""
+        if not self.query_ids:
+            return None
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.facet_v2 import external_query_run
+
+        facet = external_query_run.ExternalQueryRunFacet(
+            externalQueryId=self.query_ids[-1], source=f"trino://{self.asset_authority()}"
+        )
+        return OperatorLineage(run_facets={"externalQuery": facet})

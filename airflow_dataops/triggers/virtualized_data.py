@@ -28,7 +28,7 @@ class QueryFailed(Exception):
 class TrinoQueryTrigger(BaseTrigger):
     """Poll a running Trino query until it ends.
 
-    :param conn_id: the ``virtualized_data`` connection the query was submitted with.
+    :param conn_id: the ``trino`` connection the query was submitted with.
     :param query_id: Trino's id of the query (for logs and events).
     :param next_uri: the query's current ``nextUri``.
     :param poll_interval: seconds between two requests; keep it well under Trino's client timeout.
