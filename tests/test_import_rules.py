@@ -53,10 +53,14 @@ def test_heavy_sdks_are_installed_so_the_rule_can_fail(sdk: str) -> None:
 # Modules whose upstream parent class already loads the kubernetes client.
 KPO_SUBCLASS_MODULES = ("airflow_dataops.operators.kubernetes",)
 KPO = "airflow.providers.cncf.kubernetes.operators.pod"
+# Hooks built on the amazon provider's AwsBaseHook, which loads boto3 as all its hooks do. They load
+# when a task runs, never when a DAG file is parsed (RUN_TIME_ONLY below), and add no SDK of their own.
+AWS_HOOK_MODULES = ("airflow_dataops.hooks.braket",)
+AWS_BASE_HOOK = "airflow.providers.amazon.aws.hooks.base_aws"
 
 
 def test_dag_facing_modules_import_no_heavy_sdk() -> None:
-    modules = [m for m in _all_modules() if m not in KPO_SUBCLASS_MODULES]
+    modules = [m for m in _all_modules() if m not in KPO_SUBCLASS_MODULES + AWS_HOOK_MODULES]
     assert "airflow_dataops.get_provider_info" in modules
     loaded = _modules_loaded_by(modules)
     assert not loaded & set(HEAVY_SDKS), f"importing the provider loaded {sorted(loaded & set(HEAVY_SDKS))}"
@@ -67,6 +71,14 @@ def test_kpo_subclasses_add_no_heavy_sdk_to_their_parent(module: str) -> None:
     parent_only = _modules_loaded_by([KPO])
     assert "kubernetes" in parent_only, "the parent loads the client: the comparison below is meaningful"
     added = _modules_loaded_by([KPO, module]) - parent_only
+    assert not added & set(HEAVY_SDKS), f"{module} added {sorted(added & set(HEAVY_SDKS))} to its parent's imports"
+
+
+@pytest.mark.parametrize("module", AWS_HOOK_MODULES)
+def test_aws_hooks_add_no_heavy_sdk_to_their_parent(module: str) -> None:
+    parent_only = _modules_loaded_by([AWS_BASE_HOOK])
+    assert "boto3" in parent_only, "the parent loads boto3: the comparison below is meaningful"
+    added = _modules_loaded_by([AWS_BASE_HOOK, module]) - parent_only
     assert not added & set(HEAVY_SDKS), f"{module} added {sorted(added & set(HEAVY_SDKS))} to its parent's imports"
 
 
@@ -101,8 +113,14 @@ def test_core_imports_without_airflow_loaded() -> None:
 # What a DAG file imports: operators, sensors and the cluster policy. Hooks, triggers and the
 # lineage listener load when a task runs (or with the plugins), never per DAG-file parse.
 DAG_FACING_PREFIXES = ("airflow_dataops.operators.", "airflow_dataops.sensors.", "airflow_dataops.policies")
-#: Loaded only at run time: common.sql's DbApiHook (about 85 ms) and our hooks built on it.
-RUN_TIME_ONLY = ("airflow.providers.common.sql.hooks.sql", "airflow_dataops.hooks.virtualized_data")
+#: Loaded only at run time: common.sql's DbApiHook (about 85 ms) and our hooks built on it, and the
+#: amazon provider's AwsBaseHook (boto3) with our hooks built on it.
+RUN_TIME_ONLY = (
+    "airflow.providers.common.sql.hooks.sql",
+    "airflow_dataops.hooks.virtualized_data",
+    AWS_BASE_HOOK,
+    *AWS_HOOK_MODULES,
+)
 
 
 def test_dag_facing_modules_leave_hooks_to_run_time() -> None:

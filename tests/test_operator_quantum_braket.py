@@ -1,4 +1,5 @@
-"""QuantumTaskOperator on Amazon Braket: the real Braket SDK and boto3 against a loopback Braket API."""
+"""QuantumTaskOperator on Amazon Braket: the real Braket SDK, boto3 and the amazon provider's session
+factory against a loopback Braket API (with S3 and STS), through an ``aws`` connection."""
 
 from __future__ import annotations
 
@@ -38,18 +39,37 @@ class BraketServer:
             self.process.stdout.close()
 
 
+def aws_connection(url: str, **extra: Any) -> str:
+    """An amazon provider ``aws`` connection with static test keys, Braket and S3 at ``url``."""
+    extra = {
+        "region_name": "us-east-1",
+        "endpoint_url": url,
+        "service_config": {"braket": {"s3_bucket": "amazon-braket-test", "s3_prefix": "runs"}},
+        **extra,
+    }
+    return json.dumps({"conn_type": "aws", "login": "AKIATESTKEY", "password": "not-a-real-secret", "extra": extra})
+
+
+def assume_role_connection(url: str) -> str:
+    """An ``aws`` connection that assumes a role: endpoints per service, STS at ``url`` too."""
+    service_config = {
+        "braket": {"endpoint_url": url, "s3_bucket": "amazon-braket-test", "s3_prefix": "runs"},
+        "s3": {"endpoint_url": url},
+        "sts": {"endpoint_url": url},
+    }
+    return aws_connection(
+        url,
+        endpoint_url=None,
+        role_arn="arn:aws:iam::123456789012:role/braket-runner",
+        service_config=service_config,
+    )
+
+
 @pytest.fixture(scope="module")
 def braket(airflow_db: Path) -> Iterator[BraketServer]:
     server = BraketServer()
-    extra = {
-        "region_name": "us-east-1",
-        "s3_bucket": "amazon-braket-test",
-        "s3_prefix": "runs",
-        "endpoint_url": server.url,
-    }
-    connection = {"conn_type": "braket", "login": "AKIATESTKEY", "password": "not-a-real-secret", "extra": extra}
     saved = dict(os.environ)
-    os.environ["AIRFLOW_CONN_BRAKET_DEFAULT"] = json.dumps(connection)
+    os.environ["AIRFLOW_CONN_AWS_DEFAULT"] = aws_connection(server.url)
     try:
         yield server
     finally:
@@ -151,7 +171,42 @@ def test_killing_the_airflow_task_cancels_the_quantum_task(fresh: BraketServer) 
 def test_the_connection_test_button_works(fresh: BraketServer) -> None:
     from airflow_dataops.hooks.braket import BraketHook
 
-    assert BraketHook().test_connection() == (True, "Connected to Amazon Braket")
+    assert BraketHook().test_connection() == (True, "Connected to Amazon Braket in us-east-1 (credentials: explicit)")
+    assert fresh.control("state")["regions"] == ["POST devices us-east-1"]  # one SearchDevices call, signed
+
+
+def test_the_connection_test_button_reports_an_unreachable_endpoint(
+    fresh: BraketServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import time
+
+    from airflow_dataops.hooks.braket import BraketHook
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    no_retries = {"retries": {"max_attempts": 1}, "connect_timeout": 2}
+    monkeypatch.setenv("AIRFLOW_CONN_BRAKET_CLOSED", aws_connection(url, config_kwargs=no_retries))
+    started = time.monotonic()
+    ok, message = BraketHook("braket_closed").test_connection()
+    assert (ok, message.split(":", 1)[0]) == (False, "Braket did not accept the connection")
+    assert "EndpointConnectionError" in message
+    assert url in message
+    assert time.monotonic() - started < 10
+
+
+def test_the_connection_test_button_reports_refused_credentials(
+    fresh: BraketServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Static keys that Braket does not know fail the test, with Braket's own reason."""
+    from airflow_dataops.hooks.braket import BraketHook
+
+    fresh.control("controls", {"assumed_only": True})
+    ok, message = BraketHook().test_connection()
+    assert not ok
+    assert "UnrecognizedClientException" in message
+    assert "security token included in the request is invalid" in message
 
 
 def test_deferrable_waiting_resumes_with_the_result(fresh: BraketServer) -> None:
@@ -207,9 +262,11 @@ def test_the_trigger_rebuilds_from_its_serialization_and_reports_each_ending(fre
 
     from airflow_dataops.triggers.quantum import BraketTaskTrigger
 
-    original = BraketTaskTrigger(submit_elsewhere(fresh), "braket_default", poll_interval=0.1)
+    original = BraketTaskTrigger(submit_elsewhere(fresh), "aws_default", poll_interval=0.1)
     classpath, kwargs = original.serialize()
     assert classpath == "airflow_dataops.triggers.quantum.BraketTaskTrigger"
+    assert kwargs == {"task_arn": original.task_arn, "aws_conn_id": "aws_default", "poll_interval": 0.1}
+    assert json.loads(json.dumps(kwargs)) == kwargs  # plain data: the triggerer stores it in the database
     rebuilt = BraketTaskTrigger(**kwargs)
     assert rebuilt.serialize() == original.serialize()
 
@@ -265,3 +322,53 @@ def test_region_of_an_arn() -> None:
 
     assert region_of("arn:aws:braket:eu-north-1::device/qpu/iqm/Garnet") == "eu-north-1"
     assert region_of("arn:aws:braket:::device/quantum-simulator/amazon/sv1") is None
+
+
+def test_an_assumed_role_signs_every_braket_and_s3_call_and_is_refreshed(
+    fresh: BraketServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The role's credentials live 3 s while the task queues for 5 s: the server refuses an
+    unknown or expired key, so the run succeeds only if botocore assumed the role again."""
+    import threading
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", assume_role_connection(fresh.url))
+    fresh.control("controls", {"assumed_only": True, "credential_seconds": 3, "hold": True})
+    threading.Timer(5.0, lambda: fresh.control("controls", {"hold": False})).start()
+    dag_run = run("q_braket")
+    assert dag_run.state == "success"
+    assert set(xcom(dag_run, "bell")["counts"]) == {"00", "11"}
+    state = fresh.control("state")
+    assumes = state["assumes"]
+    assert {a["RoleArn"] for a in assumes} == {"arn:aws:iam::123456789012:role/braket-runner"}
+    assert {a["signed_by"] for a in assumes} == {"AKIATESTKEY"}, "the connection's own keys only sign AssumeRole"
+    calls = [c for c in state["calls"] if c["service"] != "sts"]
+    assert {c["service"] for c in calls} == {"braket", "s3"}
+    assert {c["key"] for c in calls} <= set(state["issued"]), "every Braket and S3 call used assumed credentials"
+    assert len({c["key"] for c in calls}) > 1, "the credentials were refreshed while the task waited"
+
+
+def test_a_connection_without_a_results_bucket_is_refused_before_submission(
+    fresh: BraketServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_dataops.core.errors import InvalidInputError
+    from airflow_dataops.hooks.braket import BraketHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(fresh.url, service_config={}))
+    with pytest.raises(InvalidInputError) as refused:
+        BraketHook().results_folder()
+    message = str(refused.value)
+    assert message.startswith(
+        "aws connection 'aws_default', field 'service_config.braket.s3_bucket': no results bucket"
+    )
+    assert '"service_config": {"braket": {"s3_bucket": "amazon-braket-' in message  # the fix, ready to paste
+    assert run("q_braket").state == "failed"
+    assert fresh.control("state")["creates"] == [], "nothing was submitted"
+
+
+def test_the_results_folder_comes_from_the_connection(fresh: BraketServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow_dataops.hooks.braket import DEFAULT_S3_PREFIX, BraketHook
+
+    assert BraketHook().results_folder() == ("amazon-braket-test", "runs")
+    bucket_only = {"braket": {"s3_bucket": "amazon-braket-other"}}
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_DEFAULT", aws_connection(fresh.url, service_config=bucket_only))
+    assert BraketHook().results_folder() == ("amazon-braket-other", DEFAULT_S3_PREFIX)

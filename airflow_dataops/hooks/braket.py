@@ -1,114 +1,138 @@
-"""BraketHook: an Amazon Braket session from an Airflow connection (credentials stay in the connection).
+"""BraketHook: Amazon Braket and its S3 results through the amazon provider's ``aws`` connection.
 
-Connection ``braket`` fields: *Login* is the access key id and *Password* the secret
-access key (both optional: without them boto3's default chain applies, e.g. an
-instance role); extras ``region_name``, ``s3_bucket`` and ``s3_prefix`` (where Braket
-writes results), ``role_arn`` (assumed through STS), ``aws_session_token``, and
-``endpoint_url`` (a VPC endpoint, or a local test server, used for both Braket and S3).
+Credentials are the amazon provider's business: static keys, a profile, an assumed role
+or web identity, refreshed by its session factory before they expire, which matters
+because a QPU task can queue for longer than an assumed role's credentials live. So the
+hook is an ``AwsBaseHook`` like the provider's own service hooks (``SqsHook``,
+``SnsHook``) and reads only what is Braket's own from the connection:
+
+- ``service_config.braket.s3_bucket`` (required to submit) and
+  ``service_config.braket.s3_prefix`` (default ``airflow-dataops``): where Braket
+  writes results, next to the credentials that must be allowed to write there;
+- ``service_config.braket.endpoint_url`` and ``service_config.s3.endpoint_url`` (or
+  the connection's ``endpoint_url`` for both): a VPC endpoint, or a local test server.
+
+The Braket SDK (heavy, ~1 s to import) loads only when a session is built, never when
+this module is imported.
 """
 
 from __future__ import annotations
 
 import functools
-from functools import cached_property
 from typing import Any
 
-from airflow.sdk.bases.hook import BaseHook
+try:
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+except ImportError as missing:  # pragma: no cover - the amazon provider is in every test environment
+    from airflow.providers.common.compat.sdk import AirflowOptionalProviderFeatureException
+
+    raise AirflowOptionalProviderFeatureException(
+        "BraketHook needs apache-airflow-providers-amazon, which is not installed. "
+        "Install it with: pip install 'airflow-dataops[quantum,aws]'"
+    ) from missing
+
+from airflow_dataops.core.errors import InvalidInputError
+
+#: Where results go when the connection names a bucket but no prefix.
+DEFAULT_S3_PREFIX = "airflow-dataops"
+#: The region when neither an ARN, the hook, the connection nor boto3's configuration names one:
+#: Braket's managed simulators are reached there.
+FALLBACK_REGION = "us-east-1"
 
 
-class BraketHook(BaseHook):
-    """Build the Braket SDK's ``AwsSession`` for a ``braket`` connection."""
+class BraketHook(AwsBaseHook):
+    """The Braket SDK's ``AwsSession`` for an ``aws`` connection.
 
-    conn_name_attr = "braket_conn_id"
-    default_conn_name = "braket_default"
-    conn_type = "braket"
-    hook_name = "Amazon Braket"
+    :param aws_conn_id: the amazon provider's ``aws`` connection (``None``: boto3's
+        default chain, e.g. an instance role, with no results bucket configured).
+    :param region_name: the default region, over the connection's ``region_name``; a
+        device or task ARN that names a region is always reached in that region.
+    :param kwargs: passed to ``AwsBaseHook`` (``verify``, ``config``).
+    """
 
-    def __init__(self, braket_conn_id: str = default_conn_name) -> None:
-        super().__init__()
-        self.braket_conn_id = braket_conn_id
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Labels for the Airflow UI's connection form."""
-        return {
-            "hidden_fields": ["schema", "port", "host"],
-            "relabeling": {"login": "AWS access key id", "password": "AWS secret access key"},
-            "placeholders": {
-                "extra": '{"region_name": "us-east-1", "s3_bucket": "amazon-braket-results", "s3_prefix": "airflow"}',
-            },
-        }
-
-    @cached_property
-    def extras(self) -> dict[str, Any]:
-        """The connection's extras."""
-        return dict(self.get_connection(self.braket_conn_id).extra_dejson)
+    def __init__(
+        self,
+        aws_conn_id: str | None = AwsBaseHook.default_conn_name,
+        region_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["client_type"] = "braket"
+        super().__init__(aws_conn_id=aws_conn_id, region_name=region_name, **kwargs)
+        # One boto3 session per region: its credentials refresh themselves, and building
+        # another would assume the role again (an STS call per device asked about).
+        self._sessions: dict[str | None, Any] = {}
 
     def results_folder(self) -> tuple[str, str]:
-        """(bucket, prefix) Braket writes results to; the bucket is required."""
-        bucket = self.extras.get("s3_bucket")
+        """(bucket, prefix) Braket writes results to, from the connection's ``service_config.braket``.
+
+        Checked before anything is submitted: without a bucket Braket would refuse the
+        task only after the circuit was converted and the request signed.
+        """
+        config = self.service_config
+        bucket = config.get("s3_bucket")
         if not bucket:
-            raise ValueError(
-                f"connection {self.braket_conn_id!r}: extra 's3_bucket' is missing; "
-                "set the bucket Braket writes results to (it must start with 'amazon-braket-')"
+            raise InvalidInputError(
+                f"aws connection {self.aws_conn_id!r}",
+                "service_config.braket.s3_bucket",
+                "no results bucket is set, and Braket writes every task's results to S3",
+                'add {"service_config": {"braket": {"s3_bucket": "amazon-braket-<yours>", '
+                '"s3_prefix": "airflow"}}} to the connection\'s extra (the bucket must exist, in the '
+                "device's region, and the connection's credentials must be allowed to write to it)",
             )
-        return str(bucket), str(self.extras.get("s3_prefix") or "airflow-dataops")
+        return str(bucket), str(config.get("s3_prefix") or DEFAULT_S3_PREFIX)
 
     def boto_session(self, region: str | None = None) -> Any:
-        """A boto3 session from the connection (static keys, session token, or an assumed role).
+        """The connection's boto3 session in ``region`` (default: the hook's), built once per region.
 
-        ``region`` overrides the connection's: Braket devices are regional, and a task or
-        device ARN names its region.
+        It comes from the amazon provider's session factory, so an assumed role or web
+        identity is refreshed by botocore before it expires, however long a task waits.
         """
-        import boto3
+        region = region or self.region_name
+        if region not in self._sessions:
+            session = self.get_session(region_name=region)
+            if session.region_name is None:  # nothing names one (connection, profile, environment)
+                session = self.get_session(region_name=FALLBACK_REGION)
+            self._sessions[region] = session
+        return self._sessions[region]
 
-        conn = self.get_connection(self.braket_conn_id)
-        session = boto3.Session(
-            aws_access_key_id=conn.login or None,
-            aws_secret_access_key=conn.password or None,
-            aws_session_token=self.extras.get("aws_session_token"),
-            region_name=region or self.extras.get("region_name") or "us-east-1",
-        )
-        role_arn = self.extras.get("role_arn")
-        if not role_arn:
-            return session
-        credentials = session.client("sts", endpoint_url=self.extras.get("endpoint_url")).assume_role(
-            RoleArn=role_arn, RoleSessionName="airflow-dataops"
-        )["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            region_name=session.region_name,
+    def client(self, service: str, region: str | None = None) -> Any:
+        """A boto3 client of ``service`` with the connection's endpoint, botocore config and TLS verification."""
+        return self.boto_session(region).client(
+            service,
+            endpoint_url=self.conn_config.get_service_endpoint_url(service),
+            config=self.config,
+            verify=self.verify,
         )
 
     def aws_session(self, client_token: str | None = None, arn: str | None = None) -> Any:
         """The Braket SDK's ``AwsSession``, in the region of ``arn`` when it names one.
 
-        ``client_token`` makes task creation idempotent.
+        ``client_token`` makes task creation idempotent: the same token always returns
+        the task created first.
         """
-        from braket.aws import AwsSession
-
-        boto_session = self.boto_session(region_of(arn) if arn else None)
-        endpoint = self.extras.get("endpoint_url")
-        client = boto_session.client("braket", endpoint_url=endpoint)
+        region = (region_of(arn) if arn else None) or self.region_name
+        braket = self.client("braket", region)
         if client_token:
-            # botocore's own extension point: the same token always returns the same task.
+            # botocore's own extension point: the token goes into every CreateQuantumTask call.
             def add_token(params: dict[str, Any], **_: Any) -> None:
                 params["clientToken"] = client_token
 
-            client.meta.events.register("provide-client-params.braket.CreateQuantumTask", add_token)
-        if not endpoint:
-            return AwsSession(boto_session=boto_session, braket_client=client)
-        return _endpoint_session_class()(boto_session, client, endpoint)
+            braket.meta.events.register("provide-client-params.braket.CreateQuantumTask", add_token)
+        return _connection_session_class()(self.boto_session(region), braket, functools.partial(self.client, "s3"))
 
     def test_connection(self) -> tuple[bool, str]:
-        """What the UI's "Test" button runs: one authenticated, read-only Braket call."""
+        """What the UI's "Test" button runs: one authenticated, read-only Braket call (``SearchDevices``).
+
+        Not the parent's STS ``GetCallerIdentity``: valid credentials without Braket
+        access (or a Braket endpoint that is unreachable) must not pass.
+        """
         try:
-            self.aws_session().braket_client.search_devices(filters=[], maxResults=1)
+            session = self.boto_session()
+            self.client("braket").search_devices(filters=[], maxResults=1)
+            method = session.get_credentials().method
         except Exception as error:
-            return False, f"Braket did not accept the connection: {error}"
-        return True, "Connected to Amazon Braket"
+            return False, f"Braket did not accept the connection: {type(error).__name__}: {error}"
+        return True, f"Connected to Amazon Braket in {session.region_name} (credentials: {method})"
 
 
 def region_of(arn: str) -> str | None:
@@ -118,20 +142,31 @@ def region_of(arn: str) -> str | None:
 
 
 @functools.cache
-def _endpoint_session_class() -> type:
+def _connection_session_class() -> type:
     """Defined on first use: the Braket SDK must not load when a DAG is parsed."""
     from braket.aws import AwsSession
 
-    class EndpointAwsSession(AwsSession):  # type: ignore[misc]
-        """An ``AwsSession`` whose S3 reads go to the connection's endpoint too (VPC endpoint, tests)."""
+    class ConnectionAwsSession(AwsSession):  # type: ignore[misc]
+        """An ``AwsSession`` whose S3 calls use the connection's S3 endpoint, config and TLS settings.
 
-        def __init__(self, boto_session: Any, braket_client: Any, endpoint: str) -> None:
+        The SDK builds its S3 client and resource from the bare boto3 session, which
+        would ignore ``service_config.s3.endpoint_url`` (a VPC endpoint, the tests'
+        server) and the connection's ``verify``; these two overrides are where it reads S3.
+        """
+
+        def __init__(self, boto_session: Any, braket_client: Any, make_s3_client: Any) -> None:
             super().__init__(boto_session=boto_session, braket_client=braket_client)
-            self._endpoint = endpoint
+            self._make_s3_client = make_s3_client
+            self._connection_s3: Any = None
+
+        @property
+        def s3_client(self) -> Any:
+            if self._connection_s3 is None:
+                self._connection_s3 = self._make_s3_client(self.region)
+            return self._connection_s3
 
         def retrieve_s3_object_body(self, s3_bucket: str, s3_object_key: str) -> str:
-            s3 = self.boto_session.client("s3", endpoint_url=self._endpoint, config=self._config)
-            body: bytes = s3.get_object(Bucket=s3_bucket, Key=s3_object_key)["Body"].read()
+            body: bytes = self.s3_client.get_object(Bucket=s3_bucket, Key=s3_object_key)["Body"].read()
             return body.decode("utf-8")
 
-    return EndpointAwsSession
+    return ConnectionAwsSession

@@ -23,21 +23,21 @@ class BraketTaskTrigger(BaseTrigger):
     """Poll a Braket quantum task until it ends.
 
     :param task_arn: the quantum task to wait for.
-    :param braket_conn_id: the ``braket`` connection to read it with.
+    :param aws_conn_id: the amazon provider's ``aws`` connection to read it with (``None``: boto3's default chain).
     :param poll_interval: seconds between status reads.
     """
 
-    def __init__(self, task_arn: str, braket_conn_id: str = "braket_default", poll_interval: float = 30.0) -> None:
+    def __init__(self, task_arn: str, aws_conn_id: str | None = "aws_default", poll_interval: float = 30.0) -> None:
         super().__init__()
         self.task_arn = task_arn
-        self.braket_conn_id = braket_conn_id
+        self.aws_conn_id = aws_conn_id
         self.poll_interval = poll_interval
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """What a restarted triggerer needs to resume: the ARN, the connection, the interval."""
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
-            {"task_arn": self.task_arn, "braket_conn_id": self.braket_conn_id, "poll_interval": self.poll_interval},
+            {"task_arn": self.task_arn, "aws_conn_id": self.aws_conn_id, "poll_interval": self.poll_interval},
         )
 
     async def on_kill(self) -> None:
@@ -50,10 +50,14 @@ class BraketTaskTrigger(BaseTrigger):
         await asyncio.to_thread(client.cancel_quantum_task, quantumTaskArn=self.task_arn)
 
     async def _client(self) -> Any:
-        """A Braket client in the task's region, with fresh credentials (an assumed role expires)."""
+        """A Braket client in the task's region, built in a thread (connection lookup, an STS call).
+
+        Its credentials refresh themselves (the amazon provider's session factory); a
+        new client after a failed read also picks up a connection changed meanwhile.
+        """
         from airflow_dataops.hooks.braket import BraketHook
 
-        session = await asyncio.to_thread(BraketHook(self.braket_conn_id).aws_session, None, self.task_arn)
+        session = await asyncio.to_thread(BraketHook(self.aws_conn_id).aws_session, None, self.task_arn)
         return session.braket_client
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
