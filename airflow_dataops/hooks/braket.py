@@ -121,10 +121,11 @@ class BraketHook(AwsBaseHook):
         return _connection_session_class()(self.boto_session(region), braket, functools.partial(self.client, "s3"))
 
     def test_connection(self) -> tuple[bool, str]:
-        """What the UI's "Test" button runs: one authenticated, read-only Braket call (``SearchDevices``).
+        """Whether the connection reaches Braket: one authenticated, read-only call (``SearchDevices``).
 
-        Not the parent's STS ``GetCallerIdentity``: valid credentials without Braket
-        access (or a Braket endpoint that is unreachable) must not pass.
+        The ``aws`` form's Test button runs the amazon provider's STS ``GetCallerIdentity``,
+        which valid credentials without Braket access, or an unreachable Braket endpoint,
+        pass; this check does not let them pass.
         """
         try:
             session = self.boto_session()
