@@ -267,13 +267,14 @@ class VirtualizedDataHook(DbApiHook):
         raise self._fail("conn_type", "is the embedded engine, which has no URI", "use get_conn, get_records or run")
 
     def get_sqlalchemy_engine(self, engine_kwargs: dict[str, Any] | None = None) -> Any:
-        """A SQLAlchemy engine speaking Trino's dialect; on the embedded engine, over :meth:`get_conn`.
+        """A SQLAlchemy engine of Trino's dialect whose connections are :meth:`get_conn`'s.
 
-        OpenLineage compiles its information-schema query with it. Trino's dialect fits
-        both engines, since the embedded engine takes Trino SQL.
+        OpenLineage compiles its information-schema query with it. Trino's dialect fits both
+        engines, since the embedded engine takes Trino SQL; the connections come from
+        :meth:`get_conn` (TrinoHook's for Trino) rather than from a URI, because the trino
+        dialect cannot read the URI TrinoHook writes when ``verify`` or ``session_properties``
+        are set (it expects JSON values there).
         """
-        if self.engine == "trino":
-            return super().get_sqlalchemy_engine(engine_kwargs)
         from sqlalchemy import create_engine
 
         return create_engine("trino://", creator=self.get_conn, **(engine_kwargs or {}))
