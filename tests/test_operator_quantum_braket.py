@@ -363,6 +363,8 @@ def test_a_connection_without_a_results_bucket_is_refused_before_submission(
     assert '"service_config": {"braket": {"s3_bucket": "amazon-braket-' in message  # the fix, ready to paste
     assert run("q_braket").state == "failed"
     assert fresh.control("state")["creates"] == [], "nothing was submitted"
+    with pytest.raises(InvalidInputError, match=r"'aws_missing'.*the connection does not exist.*create an aws"):
+        BraketHook("aws_missing").results_folder()  # the amazon provider would go on with boto3's default chain
 
 
 def test_the_results_folder_comes_from_the_connection(fresh: BraketServer, monkeypatch: pytest.MonkeyPatch) -> None:

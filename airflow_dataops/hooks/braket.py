@@ -71,13 +71,19 @@ class BraketHook(AwsBaseHook):
         config = self.service_config
         bucket = config.get("s3_bucket")
         if not bucket:
+            # The amazon provider falls back to boto3's default chain when the connection
+            # does not exist; say so, or the user would look for a field in a connection
+            # that is not there.
+            exists = bool(self.conn_config)
             raise InvalidInputError(
                 f"aws connection {self.aws_conn_id!r}",
                 "service_config.braket.s3_bucket",
-                "no results bucket is set, and Braket writes every task's results to S3",
-                'add {"service_config": {"braket": {"s3_bucket": "amazon-braket-<yours>", '
-                '"s3_prefix": "airflow"}}} to the connection\'s extra (the bucket must exist, in the '
-                "device's region, and the connection's credentials must be allowed to write to it)",
+                ("no results bucket is set" if exists else "the connection does not exist, so no results bucket is set")
+                + ", and Braket writes every task's results to S3",
+                ("add" if exists else "create an aws connection with")
+                + ' {"service_config": {"braket": {"s3_bucket": "amazon-braket-<yours>", "s3_prefix": "airflow"}}}'
+                + " in its extra (the bucket must exist, in the device's region, and the connection's"
+                " credentials must be allowed to write to it)",
             )
         return str(bucket), str(config.get("s3_prefix") or DEFAULT_S3_PREFIX)
 
