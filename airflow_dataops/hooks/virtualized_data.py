@@ -108,7 +108,7 @@ class VirtualizedDataHook(DbApiHook):
     conn_name_attr = "virtualized_data_conn_id"
     default_conn_name = "virtualized_data_default"
     conn_type = "virtualized_data"
-    hook_name = "Virtualized data (Trino or embedded engine)"
+    hook_name = "Virtualized data (embedded engine; Trino through a trino connection)"
     strip_semicolon = True
     supports_autocommit = True
     _test_connection_sql = "SELECT 1"
