@@ -859,7 +859,7 @@ def _syntax_error(message: str, where: tuple[int, int]) -> TrinoError:
 
 def _check_tokens(sql: str, tokens: list[Any]) -> None:
     """What Trino's grammar refuses before any parsing: an unknown first word, a ``;`` (one statement, no end)."""
-    from sqlglot.tokenizer_core import TokenType
+    from sqlglot import TokenType  # every sqlglot we allow exports it here (tokenizer_core is newer)
 
     if tokens and tokens[0].text.upper() not in STATEMENT_STARTS:
         expected = ", ".join(f"'{word}'" for word in STATEMENT_STARTS)
