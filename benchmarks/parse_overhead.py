@@ -1,6 +1,6 @@
 """Benchmark: parsing a DAG of 200 SuperclusterPodOperator tasks against the same DAG with KubernetesPodOperator.
 
-Target (meta-orchestrator issue): at most 1.05 times the plain KubernetesPodOperator DAG,
+Target (meta-orchestrator issues 1 and 15): at most 1.10 times the plain KubernetesPodOperator DAG,
 measured side by side in one run.
 
 Method. Three DAG files that differ only in the operator class are written to a
@@ -45,6 +45,7 @@ from typing import Any
 
 TASKS = 200
 REPEATS = 11
+TARGET = 1.10
 _DAG = """
 from datetime import datetime
 
@@ -164,7 +165,7 @@ def measure(rounds: int) -> str:
         return f"{statistics.median(values):.3f} (quartiles {quartiles[0]:.3f} to {quartiles[2]:.3f})"
 
     ratio = statistics.median(warm_ratios["supercluster"])
-    verdict = "meets" if ratio <= 1.05 else "MISSES"
+    verdict = "meets" if ratio <= TARGET else "MISSES"
     return "\n".join(
         [
             f"Measured {datetime.now(UTC):%Y-%m-%d} on {platform.machine()}, {os.cpu_count()} cores, "
@@ -186,7 +187,7 @@ def measure(rounds: int) -> str:
             f"| **SuperclusterPodOperator / KubernetesPodOperator** | **{spread(warm_ratios['supercluster'])}** "
             f"| {spread(cold_ratios['supercluster'])} |",
             "",
-            f"Ratios are medians of paired ratios (per warm turn, per cold round). Target: at most 1.05 (warm). "
+            f"Ratios are medians of paired ratios (per warm turn, per cold round). Target: at most {TARGET:.2f} (warm). "
             f"This run {verdict} it.",
         ]
     )

@@ -12,10 +12,17 @@ and plays scheduler and kubelet behind it:
   machine with the container's env (the image is ignored), streams its output as the
   container log (with RFC 3339 timestamps) and sets phase and exit code from it.
 
-Tests drive it through ``/_test/*`` endpoints: faults (``hold_pending``,
-``latency_ms``, ``drop_pod_creates``), ``evict`` a pod, ``reset``, and read the state
-and the request log. The real clients (``kubernetes``, ``kubernetes_asyncio``) talk to it
-through a kubeconfig; "API down" is the process killed.
+Errors are answered as a real API server answers them: a ``Status`` body with the HTTP
+code, ``reason`` and message, so the real clients raise their real exception subclasses
+(``NotFoundException``, ``ForbiddenException``, ``ServiceException``, ...).
+
+Tests drive it through ``/_test/*`` endpoints: faults (``hold_pending``, ``latency_ms``,
+``drop_pod_creates``, ``answers`` (a status for matching requests, e.g. a 403 quota
+refusal of pod creates), ``image_pull_fails``, ``down`` (every connection dropped, open
+log streams cut), ``hang`` (requests and open log streams stall)), ``evict``,
+``disrupt`` (node lost: a pod status reason), ``preempt`` and ``vanish`` (delete behind
+the operator's back) a pod, ``reset``, and read the state and the request log. The real
+clients (``kubernetes``, ``kubernetes_asyncio``) talk to it through a kubeconfig.
 
 Run: ``python tests/kube_api_server.py --nodes '<json>' [--token T]``; it prints
 ``PORT <n>`` when ready.
@@ -37,6 +44,27 @@ from typing import Any
 from aiohttp import web
 
 NO_WAIT = 0.05  # seconds between scheduler passes
+NO_FAULTS: dict[str, Any] = {
+    "hold_pending": False,
+    "latency_ms": 0,
+    "drop_pod_creates": False,
+    "answers": [],
+    "image_pull_fails": False,
+    "down": False,
+    "hang": False,
+}
+#: The ``reason`` of a Status body for each HTTP code the tests use, as the API server names them.
+REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "AlreadyExists",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+}
 
 
 def now() -> str:
@@ -62,6 +90,7 @@ class Container:
     exit_code: int | None = None
     finished_at: str | None = None
     reason: str | None = None
+    waiting: tuple[str, str] | None = None  # (reason, message) while the kubelet cannot start it
     log: list[str] = field(default_factory=list)
     log_changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -78,6 +107,8 @@ class Container:
             }
         elif self.started_at is not None:
             state = {"running": {"startedAt": self.started_at}}
+        elif self.waiting is not None:
+            state = {"waiting": {"reason": self.waiting[0], "message": self.waiting[1]}}
         else:
             state = {"waiting": {"reason": "ContainerCreating"}}
         return {
@@ -113,6 +144,7 @@ class Pod:
     reason: str | None = None
     message: str | None = None
     unschedulable: str | None = None
+    extra_conditions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -148,6 +180,7 @@ class Pod:
             conditions.append(
                 {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": self.unschedulable}
             )
+        conditions.extend(self.extra_conditions)
         status: dict[str, Any] = {"phase": self.phase, "conditions": conditions}
         if self.node:
             status["containerStatuses"] = [c.status() for c in self.containers]
@@ -201,8 +234,11 @@ class Cluster:
         self.token = token
         self.pods: dict[tuple[str, str], Pod] = {}
         self.events: list[dict[str, Any]] = []
-        self.faults: dict[str, Any] = {"hold_pending": False, "latency_ms": 0, "drop_pod_creates": False}
+        self.faults: dict[str, Any] = dict(NO_FAULTS)
+        self.streams: dict[int, web.Request] = {}  # requests streaming a log, by id
+        self.resumed = asyncio.Event()  # set whenever the API stops hanging
         self.requests: list[str] = []
+        self.completed: list[str] = []  # pods whose containers all ran to a successful end
         self.version = 1
 
     def bump(self, pod: Pod) -> None:
@@ -264,10 +300,18 @@ class Cluster:
             await asyncio.sleep(NO_WAIT)
             if (pod.namespace, pod.name) not in self.pods:
                 return
+        if self.faults["image_pull_fails"]:
+            for c in pod.containers:
+                c.waiting = ("ErrImagePull", f'failed to pull image "{c.spec.get("image")}": not found on this target')
+            self.bump(pod)
+            self.event(pod, "Warning", "Failed", "Error: ErrImagePull")
+            return  # Pending for ever, as the kubelet backs off
         await asyncio.gather(*(self._run_container(pod, c) for c in pod.containers))
         if pod.phase == "Running":
             ok = all(c.exit_code == 0 for c in pod.containers)
             pod.phase = "Succeeded" if ok else "Failed"
+            if ok:
+                self.completed.append(pod.name)
             self.bump(pod)
 
     async def _run_container(self, pod: Pod, container: Container) -> None:
@@ -291,17 +335,22 @@ class Cluster:
         container.log_changed.set()
         self.bump(pod)
 
-    async def evict(self, pod: Pod) -> None:
-        """What the kubelet does under node pressure: kill the containers, fail the pod as Evicted."""
-        pod.phase, pod.reason = "Failed", "Evicted"
-        pod.message = "The node was low on resource: memory. (evicted by the test)"
+    async def evict(
+        self,
+        pod: Pod,
+        reason: str = "Evicted",
+        message: str = "The node was low on resource: memory. (evicted by the test)",
+    ) -> None:
+        """What the kubelet does under node pressure: kill the containers, fail the pod with ``reason``."""
+        pod.phase, pod.reason = "Failed", reason
+        pod.message = message
         for c in pod.containers:
             if c.exit_code is None:
                 c.exit_code, c.reason, c.finished_at = 137, "Error", now()[:19] + "Z"
                 if c.process and c.process.returncode is None:
                     c.process.kill()
         self.bump(pod)
-        self.event(pod, "Warning", "Evicted", pod.message)
+        self.event(pod, "Warning", reason, pod.message)
 
     def delete(self, pod: Pod) -> None:
         for c in pod.containers:
@@ -319,16 +368,40 @@ class Api:
     @web.middleware
     async def gate(self, request: web.Request, handler: Any) -> web.StreamResponse:
         if not request.path.startswith("/_test"):
+            faults = self.cluster.faults
             self.cluster.requests.append(f"{request.method} {request.path_qs}")
-            if self.cluster.faults["latency_ms"]:
-                await asyncio.sleep(self.cluster.faults["latency_ms"] / 1000)
+            if faults["down"]:
+                assert request.transport is not None
+                request.transport.close()  # as a dead server's socket: no answer at all
+                return web.Response(status=503)
+            while faults["hang"]:  # connection open, no answer, until the test lifts the fault
+                self.cluster.resumed.clear()
+                await self.cluster.resumed.wait()
+            if faults["latency_ms"]:
+                await asyncio.sleep(faults["latency_ms"] / 1000)
             if self.cluster.token and request.headers.get("Authorization") != f"Bearer {self.cluster.token}":
                 return status_body(401, "Unauthorized", "Unauthorized")
+            for answer in faults["answers"]:
+                if request.method == answer["method"] and request.path.startswith(answer["path"]):
+                    code = int(answer["code"])
+                    return status_body(code, REASONS.get(code, "Unknown"), str(answer.get("message", "")))
         response: web.StreamResponse = await handler(request)
         return response
 
     async def version(self, _: web.Request) -> web.Response:
-        return web.json_response({"major": "1", "minor": "31", "gitVersion": "v1.31.0-airflow-dataops-test"})
+        return web.json_response(
+            {
+                "major": "1",
+                "minor": "31",
+                "gitVersion": "v1.31.0-airflow-dataops-test",
+                "gitCommit": "0" * 40,
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.22.0",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
+        )
 
     async def list_nodes(self, _: web.Request) -> web.Response:
         items = [
@@ -431,8 +504,21 @@ class Api:
         )
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await response.prepare(request)
+        self.cluster.streams[id(request)] = request
+        try:
+            await self._stream_log(response, container, cutoff, timestamps=timestamps, follow=follow)
+        finally:
+            self.cluster.streams.pop(id(request), None)
+        return response
+
+    async def _stream_log(
+        self, response: web.StreamResponse, container: Container, cutoff: str, *, timestamps: bool, follow: bool
+    ) -> None:
         sent = 0
         while True:
+            while self.cluster.faults["hang"]:  # an open stream stalls too
+                self.cluster.resumed.clear()
+                await self.cluster.resumed.wait()
             container.log_changed.clear()
             for line in container.log[sent:]:
                 if line[:19] >= cutoff:
@@ -443,7 +529,6 @@ class Api:
                 break
             await container.log_changed.wait()
         await response.write_eof()
-        return response
 
     async def list_events(self, request: web.Request) -> web.Response:
         ns, selector = request.match_info["ns"], request.query.get("fieldSelector", "")
@@ -457,6 +542,12 @@ class Api:
 
     async def set_faults(self, request: web.Request) -> web.Response:
         self.cluster.faults.update(await request.json())
+        if not self.cluster.faults["hang"]:
+            self.cluster.resumed.set()
+        if self.cluster.faults["down"]:  # a dead server's open connections die with it
+            for stream in list(self.cluster.streams.values()):
+                if stream.transport is not None:
+                    stream.transport.close()
         return web.json_response(self.cluster.faults)
 
     async def evict(self, request: web.Request) -> web.Response:
@@ -466,12 +557,47 @@ class Api:
             await self.cluster.evict(pod)
         return web.json_response({"evicted": [p.name for p in pods]})
 
+    async def disrupt(self, request: web.Request) -> web.Response:
+        """A lost node: the pod fails with ``reason`` (``NodeLost``) and a DisruptionTarget condition."""
+        body = await request.json()
+        pods = [p for p in self.cluster.pods.values() if p.name == body["name"]]
+        for pod in pods:
+            pod.extra_conditions.append(
+                {"type": "DisruptionTarget", "status": "True", "reason": "DeletionByTaintManager"}
+            )
+            await self.cluster.evict(pod, body.get("reason", "NodeLost"), body.get("message", "node lost (test)"))
+        return web.json_response({"disrupted": [p.name for p in pods]})
+
+    async def preempt(self, request: web.Request) -> web.Response:
+        """The scheduler preempts the pod for a higher-priority one: DisruptionTarget, killed, then deleted."""
+        name = (await request.json())["name"]
+        pods = [p for p in self.cluster.pods.values() if p.name == name]
+        for pod in pods:
+            pod.extra_conditions.append(
+                {"type": "DisruptionTarget", "status": "True", "reason": "PreemptionByScheduler"}
+            )
+            await self.cluster.evict(pod, "Preempting", "preempted by a higher-priority pod (test)")
+            await asyncio.sleep(0.5)
+            if (pod.namespace, pod.name) in self.cluster.pods:
+                self.cluster.delete(pod)
+        return web.json_response({"preempted": [p.name for p in pods]})
+
+    async def vanish(self, request: web.Request) -> web.Response:
+        """Delete a pod behind the operator's back (``kubectl delete --force``): the API answers 404 after."""
+        name = (await request.json())["name"]
+        pods = [p for p in self.cluster.pods.values() if p.name == name]
+        for pod in pods:
+            self.cluster.delete(pod)
+        return web.json_response({"deleted": [p.name for p in pods]})
+
     async def reset(self, _: web.Request) -> web.Response:
+        self.cluster.faults.update(NO_FAULTS)
+        self.cluster.resumed.set()
         for pod in list(self.cluster.pods.values()):
             self.cluster.delete(pod)
         self.cluster.events.clear()
         self.cluster.requests.clear()
-        self.cluster.faults.update({"hold_pending": False, "latency_ms": 0, "drop_pod_creates": False})
+        self.cluster.completed.clear()
         return web.json_response({})
 
     async def state(self, _: web.Request) -> web.Response:
@@ -487,7 +613,7 @@ class Api:
             }
             for p in self.cluster.pods.values()
         ]
-        return web.json_response({"pods": pods, "requests": self.cluster.requests})
+        return web.json_response({"pods": pods, "requests": self.cluster.requests, "completed": self.cluster.completed})
 
 
 def make_app(cluster: Cluster) -> web.Application:
@@ -509,6 +635,9 @@ def make_app(cluster: Cluster) -> web.Application:
             web.get("/api/v1/namespaces/{ns}/events", api.list_events),
             web.post("/_test/faults", api.set_faults),
             web.post("/_test/evict", api.evict),
+            web.post("/_test/disrupt", api.disrupt),
+            web.post("/_test/preempt", api.preempt),
+            web.post("/_test/vanish", api.vanish),
             web.get("/_test/state", api.state),
             web.post("/_test/reset", api.reset),
         ]
@@ -518,6 +647,9 @@ def make_app(cluster: Cluster) -> web.Application:
 
 async def serve(nodes: list[dict[str, Any]], token: str | None) -> None:
     """Listen on a free loopback port, announce it on stdout, serve until killed."""
+    # Import the client's quantity parser now: importing it on the first pod would block the
+    # event loop for seconds, and a real API server does not stop answering when a pod comes.
+    quantity("1")
     runner = web.AppRunner(make_app(Cluster(nodes, token)), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

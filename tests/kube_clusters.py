@@ -61,6 +61,10 @@ class SimulatedCluster:
     def requests(self) -> list[str]:
         return list(self.control("state")["requests"])
 
+    def completed(self) -> list[str]:
+        """The pods whose containers all ran to a successful end on this cluster."""
+        return list(self.control("state")["completed"])
+
     def stop(self) -> None:
         self.process.kill()
         self.process.wait(timeout=10)

@@ -19,7 +19,7 @@ def test_image_mirror_rewrites_every_registry_form() -> None:
 
 def test_faults_come_from_the_whole_exception_chain() -> None:
     from airflow.providers.cncf.kubernetes.utils.pod_manager import PodLaunchTimeoutException
-    from kubernetes.client.exceptions import ApiException
+    from kubernetes.client.exceptions import ApiException, NotFoundException
 
     from airflow_dataops.operators._failover import fault_of
 
@@ -27,8 +27,10 @@ def test_faults_come_from_the_whole_exception_chain() -> None:
     cleanup_error = RuntimeError("Pod x returned a failure.")
     cleanup_error.__context__ = PodLaunchTimeoutException("Pod took too long to be scheduled")
     assert fault_of(cleanup_error, None) == "pod not running in time: Pod took too long to be scheduled"
-    assert fault_of(ApiException(status=404), None) == "pod disappeared (deleted or preempted)"
-    assert fault_of(ApiException(status=403), None) is None
+    # Classified by status: the client raises subclasses (NotFoundException, ...), never a bare ApiException.
+    assert fault_of(NotFoundException(status=404), None) == "pod vanished (the API answered 404 Not Found)"
+    assert fault_of(ApiException(status=403), None) == "API refused (403 Forbidden: quota or policy)"
+    assert fault_of(ApiException(status=422), None) is None
     assert fault_of(RuntimeError("exit code 3"), None) is None
 
 
