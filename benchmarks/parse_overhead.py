@@ -187,8 +187,8 @@ def measure(rounds: int) -> str:
             f"| **SuperclusterPodOperator / KubernetesPodOperator** | **{spread(warm_ratios['supercluster'])}** "
             f"| {spread(cold_ratios['supercluster'])} |",
             "",
-            f"Ratios are medians of paired ratios (per warm turn, per cold round). Target: at most {TARGET:.2f} (warm). "
-            f"This run {verdict} it.",
+            "Ratios are medians of paired ratios (per warm turn, per cold round). "
+            f"Target: at most {TARGET:.2f} (warm). This run {verdict} it.",
         ]
     )
 
