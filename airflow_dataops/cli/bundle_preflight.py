@@ -54,6 +54,8 @@ def is_templated(value: object) -> bool:
     """Whether ``value`` (or any string inside it) holds Jinja that only run time can render."""
     if isinstance(value, str):
         return "{{" in value or "{%" in value
+    if hasattr(value, "iter_references"):  # an XComArg: an upstream task's value, known at run time
+        return True
     if isinstance(value, Mapping):
         return any(is_templated(v) for v in value.values())
     if isinstance(value, list | tuple):
@@ -106,7 +108,7 @@ def quantum_findings(
     from airflow_dataops.core.quantum.devices import choose_device
     from airflow_dataops.core.quantum.pricing import check_budget
 
-    if is_templated(source if isinstance(source, str) else None) or is_templated(parameters):
+    if is_templated(source) or is_templated(parameters):
         return [
             Finding(
                 "the circuit or its parameters are Jinja templates, rendered only at run time: not checked",

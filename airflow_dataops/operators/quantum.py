@@ -15,6 +15,12 @@ an idempotency token derived from the task instance, the circuit and a submissio
 number; its id is recorded before waiting; a retry reattaches to it while it can still
 finish, and submits anew (next number) once it has failed or was cancelled; killing
 the Airflow task cancels it.
+
+``circuit`` and ``parameters`` are template fields: they are interpreted only once
+rendered, at the start of ``execute`` (a literal is checked when the DAG is parsed).
+A Braket ``Circuit`` is callable, and Airflow calls a callable template field to render
+it, so the operator hands it to the templater through Airflow's ``literal()``, which
+renders it as it is.
 """
 
 from __future__ import annotations
@@ -23,17 +29,20 @@ import datetime
 import json
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, cast
 
+from airflow.sdk import literal
 from airflow.sdk.bases.operator import BaseOperator
 
 from airflow_dataops.core import facts
 from airflow_dataops.links.quantum import BraketTaskLink, IbmJobLink
 from airflow_dataops.links.supercluster import MlflowRunLink
 from airflow_dataops.operators._openlineage import OpenLineageFacets
+from airflow_dataops.operators._templating import invalid, is_templated, shown, structure_from_text
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
     from airflow_dataops.core.quantum.devices import BackendDecision
     from airflow_dataops.core.quantum.pricing import CostEstimate
@@ -41,14 +50,68 @@ if TYPE_CHECKING:
 
 STATE_KEY = "airflow_dataops_quantum_run"
 MAX_XCOM_BYTES = 48 * 1024
+#: The type of ``airflow.sdk.literal(...)``: a value the templater hands back as it is.
+_LITERAL = type(literal(None))
+_CIRCUIT_FIX = "give OpenQASM 2 or 3 text, a path to a .qasm file, a qiskit QuantumCircuit or a Braket Circuit"
+_PARAMETERS_FIX = (
+    "give the values by parameter name, e.g. {'theta': 0.5}; a template or an upstream task may give them "
+    "as a dict, or as its JSON or Python text"
+)
+
+
+def _is_qasm_path(text: str) -> bool:
+    """Whether a string names a ``.qasm`` file rather than holding the program."""
+    return "\n" not in text and text.strip().endswith(".qasm")
+
+
+def _circuit_problem(value: Any) -> str | None:
+    """Why ``value`` cannot be a circuit, or ``None``; checked without qiskit.
+
+    Parsing the program needs qiskit, which a DAG-facing module never imports when the
+    DAG is parsed (1.7 s); it happens at the start of ``execute``, before submission.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "it is empty"
+    if isinstance(value, str):
+        if _is_qasm_path(value) or value.lstrip()[:12].upper().startswith(("OPENQASM 2", "OPENQASM 3")):
+            return None
+        return (
+            f"{shown(value, 60)} is neither OpenQASM text (it must start with 'OPENQASM 2.0;' or "
+            "'OPENQASM 3.0;') nor a path to a .qasm file"
+        )
+    if isinstance(value, PurePath) or type(value).__module__.startswith(("qiskit.", "braket.circuits.")):
+        return None
+    return f"a {type(value).__name__} is not a circuit"
+
+
+def _parameter_values(value: Any) -> dict[str, float] | str:
+    """The parameters as numbers by name, or the problem with them."""
+    value = structure_from_text(value)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        return f"{shown(value)} is not a mapping of parameter names to values"
+    values = {}
+    for name, number in value.items():
+        if not isinstance(name, str):
+            return f"the parameter name {shown(name)} is not a string"
+        try:
+            if isinstance(number, bool):
+                raise TypeError(number)
+            values[name] = float(number)
+        except (TypeError, ValueError):
+            return f"the value of {name!r}, {shown(number)}, is not a number"
+    return values
 
 
 class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     """Run a quantum circuit on a chosen backend with its cost known and capped beforehand.
 
     :param circuit: OpenQASM 2 or 3 text, a path to a ``.qasm`` file, a Qiskit
-        ``QuantumCircuit`` or a Braket ``Circuit``. (templated)
-    :param parameters: values of the circuit's parameters by name. (templated)
+        ``QuantumCircuit`` or a Braket ``Circuit``. (templated: a Jinja string or an
+        ``XComArg`` is rendered first, an object is used as it is)
+    :param parameters: values of the circuit's parameters by name. (templated: a Jinja
+        string or an ``XComArg`` may render to a dict or to its JSON or Python text)
     :param shots: number of shots.
     :param backend: the device to use (``aer_simulator``, ``braket_local``, a Braket
         device ARN, ``ibm_<name>``); or give ``candidates`` to let the operator choose.
@@ -88,7 +151,7 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         self,
         *,
         circuit: Any,
-        parameters: Mapping[str, float] | None = None,
+        parameters: Mapping[str, float | str | XComArg] | str | XComArg | None = None,
         shots: int = 1000,
         backend: str | None = None,
         candidates: Sequence[str] = (),
@@ -110,8 +173,13 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
             raise ValueError(f"task {self.task_id!r}: give exactly one of 'backend' or 'candidates'")
         if shots < 1:
             raise ValueError(f"task {self.task_id!r}: shots must be >= 1, got {shots}")
-        self.circuit = circuit
-        self.parameters = dict(parameters or {})
+        #: What each templated argument was given as, quoted when its rendered value is refused.
+        given = {"circuit": circuit, "parameters": parameters}
+        self._templates = {name: value for name, value in given.items() if is_templated(value)}
+        self._check_literals(circuit, parameters)
+        # A Braket Circuit is callable, and Airflow calls a callable template field to render it.
+        self.circuit = literal(circuit) if type(circuit).__module__.startswith("braket.circuits.") else circuit
+        self.parameters: Any = dict(parameters) if isinstance(parameters, Mapping) else parameters
         self.shots = shots
         self.candidates = [backend] if backend else list(candidates)
         self.max_cost = max_cost
@@ -130,12 +198,51 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         if on_budget_refusal_callback is not None:
             self.on_budget_refusal_callback = on_budget_refusal_callback
 
+    def _check_literals(self, circuit: Any, parameters: Any) -> None:
+        """Refuse, when the DAG is parsed, a circuit or parameters given literally that cannot be used."""
+        circuit = circuit.value if isinstance(circuit, _LITERAL) else circuit
+        rendered_by_a_call = callable(circuit) and not type(circuit).__module__.startswith("braket.")
+        if not is_templated(circuit) and not rendered_by_a_call:  # else only its rendered value can be checked
+            if problem := _circuit_problem(circuit):
+                raise invalid(self.task_id, "circuit", problem, _CIRCUIT_FIX)
+            path = self._qasm_path(circuit, dag.fileloc if (dag := self.get_dag()) else None)
+            if path is not None and not path.is_file():
+                raise invalid(self.task_id, "circuit", f"the file {path} does not exist", _CIRCUIT_FIX)
+        if is_templated(parameters) and not isinstance(parameters, Mapping):
+            return
+        literal_values = (
+            {k: v for k, v in parameters.items() if not is_templated(v)}
+            if isinstance(parameters, Mapping)
+            else parameters
+        )
+        values = _parameter_values(literal_values)
+        if isinstance(values, str):
+            raise invalid(self.task_id, "parameters", values, _PARAMETERS_FIX)
+        if type(circuit).__module__.startswith("qiskit.") and not is_templated(parameters):
+            from airflow_dataops.core.quantum.circuits import CircuitError, bind
+
+            try:  # the user's DAG imported qiskit already: binding costs nothing more
+                bind(circuit, values)
+            except CircuitError as error:
+                raise invalid(self.task_id, "parameters", error.problem, error.fix) from None
+
+    def _inputs(self, context: Context) -> tuple[Any, dict[str, float]]:
+        """The rendered circuit and parameters, refused here, before anything is decided or submitted."""
+        source = self._source(context)
+        if problem := _circuit_problem(source):
+            raise invalid(self.task_id, "circuit", problem, _CIRCUIT_FIX, self._templates.get("circuit"))
+        values = _parameter_values(self.parameters)
+        if isinstance(values, str):
+            raise invalid(self.task_id, "parameters", values, _PARAMETERS_FIX, self._templates.get("parameters"))
+        return source, values
+
     def execute(self, context: Context) -> Any:
         """Validate, decide, estimate and cap, run (or return the finished run of a previous try)."""
         from airflow_dataops.core.quantum import circuits
 
         self._context = context
-        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self._source(context)), self.parameters))
+        source, parameters = self._inputs(context)
+        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(source), parameters))
         shape = circuits.summary(circuit)
         fingerprint = circuits.fingerprint(circuit)
         self.log.info("Circuit: %s qubits, depth %s, gates %s", shape["qubits"], shape["depth"], shape["gates"])
@@ -162,15 +269,22 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
     # ----------------------------------------------------------------- steps
 
     def _source(self, context: Context) -> Any:
-        """The circuit argument, with a relative ``.qasm`` path resolved against the DAG file's folder."""
-        from pathlib import Path
+        """The (rendered) circuit argument, with a relative ``.qasm`` path resolved against the DAG file's folder."""
+        source = self.circuit.value if isinstance(self.circuit, _LITERAL) else self.circuit
+        return self._qasm_path(source, context["dag"].fileloc) or source
 
-        source = self.circuit
-        if isinstance(source, str) and "\n" not in source and source.strip().endswith(".qasm"):
+    @staticmethod
+    def _qasm_path(source: Any, dag_file: str | None) -> Path | None:
+        """The file a ``.qasm`` path names (a relative one is in the DAG file's folder); ``None`` for other circuits."""
+        if isinstance(source, PurePath):
+            path = Path(source)
+        elif isinstance(source, str) and _is_qasm_path(source):
             path = Path(source.strip())
-            if not path.is_absolute():
-                return Path(context["dag"].fileloc).parent / path
-        return source
+        else:
+            return None
+        if path.is_absolute():
+            return path
+        return Path(dag_file).parent / path if dag_file else None
 
     def _decide(self, context: Context, qubits: int) -> BackendDecision:
         from airflow_dataops.core.quantum.devices import OverBudgetError, choose_device
@@ -375,7 +489,8 @@ class QuantumTaskOperator(OpenLineageFacets, BaseOperator):
         if event["status"] != "success":
             raise RuntimeError(f"Braket task {event['task_arn']} {event['status']}: {event['message']}")
         self.remember(facts.QUANTUM_TASK_ARN, str(event["task_arn"]))  # for the console link of this process
-        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(self._source(context)), self.parameters))
+        source, parameters = self._inputs(context)
+        circuit = circuits.ensure_measured(circuits.bind(circuits.load_circuit(source), parameters))
         fingerprint = circuits.fingerprint(circuit)
         record = self._previous_run(context, fingerprint) or {}
         chosen = device(str(record.get("device") or self.candidates[0]))

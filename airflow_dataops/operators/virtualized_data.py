@@ -6,7 +6,10 @@ connection. This operator is for the statements that move no rows through the wo
 
 - with ``target_table``, the query is materialized into that table inside the engine,
   atomically, and the table is emitted as an Airflow asset
-  (``trino://host:port/catalog/schema/table``) so data-aware DAGs can wait for it;
+  (``trino://host:port/catalog/schema/table``) so data-aware DAGs can wait for it. The
+  asset is the rendered table's, emitted when it is written, through an asset alias the
+  task declares: named after the table when ``target_table`` is a literal, after the
+  task when it is templated (its table is only known at run time);
 - without it, the statements run as they are (INSERT ... SELECT, DELETE, DDL).
 
 Killing the task cancels the query on the engine. With ``deferrable=True`` on a Trino
@@ -25,12 +28,14 @@ from airflow.providers.common.compat.sdk import AirflowException, BaseOperator, 
 from airflow.sdk import Asset, AssetAlias
 
 from airflow_dataops.core import facts
+from airflow_dataops.core.errors import InvalidInputError
 from airflow_dataops.core.sql.tables import TableName
 from airflow_dataops.links.supercluster import MlflowRunLink, TrinoQueryLink
 from airflow_dataops.operators._openlineage import OpenLineageFacets
+from airflow_dataops.operators._templating import invalid, is_templated, shown, structure_from_text
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
 
     from airflow_dataops.hooks.virtualized_data import VirtualizedDataHook
 
@@ -49,15 +54,32 @@ def table_alias(conn_id: str, target_table: str) -> AssetAlias:
     return AssetAlias(name=f"virtualized_data/{conn_id}/{target_table}")
 
 
+def task_alias(conn_id: str, dag_id: str, task_id: str) -> AssetAlias:
+    """The asset alias of a task whose ``target_table`` is templated: one alias, whatever table a run writes.
+
+    A templated table (``sales_{{ ds_nodash }}``, an upstream task's choice) is known only
+    when the task runs, but an alias must be declared when the DAG is parsed. So the alias
+    names the task (``virtualized_data/<conn_id>/<dag_id>/<task_id>``: two segments after
+    the connection, where a table alias has one) and each run attaches the table it wrote.
+    """
+    return AssetAlias(name=f"virtualized_data/{conn_id}/{dag_id}/{task_id}")
+
+
 class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
     """Run Trino SQL on the connection's engine; optionally materialize it into ``target_table``.
 
     :param sql: Trino SQL (a query when ``target_table`` is given; else any statements).
-        Templated; a path ending in ``.sql`` is read as a template.
-    :param target_table: ``catalog.schema.table`` to write the query's result into. Templated,
-        then checked: only plain identifiers are accepted, and they are quoted in the SQL.
+        (templated; a path ending in ``.sql`` is read as a template)
+    :param target_table: ``catalog.schema.table`` to write the query's result into.
+        (templated) Checked as given when it is a literal, when the DAG is parsed; else
+        once rendered, before any SQL runs: only plain identifiers are accepted, and they
+        are quoted in the SQL. A literal table is declared as the alias
+        ``virtualized_data/<conn_id>/<table>``, a templated one as
+        ``virtualized_data/<conn_id>/<dag_id>/<task_id>`` (see :func:`task_alias`).
     :param conn_id: a ``virtualized_data`` connection.
     :param parameters: values for ``?`` placeholders (never format values into ``sql``).
+        (templated: a Jinja string or an ``XComArg`` may render to a list, or to its JSON
+        or Python text)
     :param deferrable: on Trino, wait for the query in the triggerer instead of a worker slot.
     :param poll_interval: seconds between two polls of a deferred query.
     """
@@ -73,35 +95,42 @@ class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
     def __init__(
         self,
         *,
-        sql: str,
-        target_table: str | None = None,
+        sql: str | XComArg,
+        target_table: str | XComArg | None = None,
         conn_id: str = DEFAULT_CONN_ID,
-        parameters: Sequence[Any] | None = None,
+        parameters: Sequence[Any] | str | XComArg | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 2.0,
         **kwargs: Any,
     ) -> None:
-        if deferrable and parameters:
-            raise ValueError(
-                f"task {kwargs.get('task_id')!r}: a deferred Trino query cannot take parameters. "
-                "Fix: use deferrable=False, or put the values in the SQL through a vetted template"
-            )
         if not 0 < poll_interval <= 60:
             raise ValueError(
                 f"task {kwargs.get('task_id')!r}: poll_interval={poll_interval} is outside (0, 60] seconds. "
                 "Fix: Trino abandons a query whose client is silent for minutes; poll every few seconds"
             )
-        if target_table:
-            outlets = list(kwargs.pop("outlets", None) or [])
-            kwargs["outlets"] = [*outlets, table_alias(conn_id, target_table)]
         super().__init__(**kwargs)
-        self.sql = sql
-        self.target_table = target_table
+        #: What each templated argument was given as, quoted when its rendered value is refused.
+        given = {"sql": sql, "target_table": target_table, "parameters": parameters}
+        self._templates = {name: value for name, value in given.items() if is_templated(value)}
+        # Template fields hold the template until Airflow renders them, then what it rendered to.
+        self.sql: Any = sql
+        self.target_table: Any = target_table
         self.conn_id = conn_id
-        self.parameters = parameters
+        self.parameters: Any = parameters
         self.deferrable = deferrable
         self.poll_interval = poll_interval
-        self._alias_name = table_alias(conn_id, target_table).name if target_table else None
+        for name, value in given.items():
+            if name not in self._templates:
+                self._checked(name, value)
+        self._alias_name: str | None = None
+        if target_table and "target_table" not in self._templates:
+            self._alias_name = table_alias(conn_id, str(target_table)).name
+        elif target_table and self.get_dag() is not None:
+            self._alias_name = task_alias(conn_id, self.dag_id, self.task_id).name
+        # A task created outside a DAG (added to one later) with a templated table declares no
+        # alias: its asset event is not emitted (logged), less lineage rather than a failed task.
+        if self._alias_name:
+            self.outlets = [*self.outlets, AssetAlias(name=self._alias_name)]
 
     @cached_property
     def hook(self) -> VirtualizedDataHook:
@@ -110,9 +139,39 @@ class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
 
         return VirtualizedDataHook(virtualized_data_conn_id=self.conn_id)
 
+    def _checked(self, argument: str, value: Any) -> Any:
+        """``value`` of ``argument`` as the operator uses it, or an error naming the task, argument and fix.
+
+        Run on literals when the DAG is parsed and on rendered values when the task starts.
+        """
+        template = self._templates.get(argument)
+        if argument == "sql":
+            if not isinstance(value, str) or not value.strip():
+                fix = "give Trino SQL text, or a path to a .sql file in the DAG's folder"
+                raise invalid(self.task_id, "sql", f"{shown(value)} is not SQL text", fix, template)
+            return value
+        if argument == "target_table":
+            if value is None or value == "":
+                return None
+            try:
+                return TableName.parse(value if isinstance(value, str) else repr(value))
+            except InvalidInputError as error:
+                problem = f"{shown(value)}: {error.problem}"
+                raise invalid(self.task_id, "target_table", problem, error.fix, template) from None
+        value = structure_from_text(value)
+        if value is not None and not isinstance(value, list | tuple):
+            fix = "give the values of the '?' placeholders in order, e.g. [1, 'a']"
+            raise invalid(self.task_id, "parameters", f"{shown(value)} is not a list", fix, template)
+        if value and self.deferrable:
+            fix = "use deferrable=False, or put the values in the SQL through a vetted template"
+            raise invalid(self.task_id, "parameters", "a deferred Trino query cannot take parameters", fix, template)
+        return list(value) if value is not None else None
+
     def execute(self, context: Context) -> dict[str, Any]:
-        """Materialize or run the SQL; defer on Trino when asked to."""
-        table = TableName.parse(self.target_table) if self.target_table else None
+        """Check the rendered arguments; materialize or run the SQL; defer on Trino when asked to."""
+        self.sql = self._checked("sql", self.sql)
+        table = self._checked("target_table", self.target_table)
+        self.parameters = self._checked("parameters", self.parameters)
         if self.deferrable:
             if self.hook.engine == "trino":
                 return self._defer(context, table)
@@ -179,6 +238,12 @@ class VirtualizedQueryOperator(OpenLineageFacets, BaseOperator):
         uri = self.hook.table_asset_uri(table)
         if self._alias_name:
             context["outlet_events"][AssetAlias(name=self._alias_name)].add(Asset(uri=uri), extra={"rows": rows})
+        else:
+            self.log.warning(
+                "No asset event for %s: the task was created outside a DAG with a templated target_table, so it "
+                "declares no asset alias; create it inside its DAG to have the table's asset emitted",
+                uri,
+            )
         return {"table": str(table), "rows": rows, "asset_uri": uri}
 
     def on_kill(self) -> None:
