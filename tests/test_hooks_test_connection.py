@@ -1,7 +1,7 @@
 """``test_connection()`` of every hook, against the real services, and Airflow's "Test" button path.
 
-- MlflowHook: a real ``mlflow server`` (with and without MLflow's basic-auth app), a dead
-  port, and MLflow's SQLite store;
+- MlflowHook: a real ``mlflow server`` behind MLflow's basic-auth app (right, wrong and no
+  credentials), a dead port, and MLflow's SQLite store;
 - IbmQuantumHook: IBM's cloud cannot be reached from the test machines, so only the
   settings checked locally and the message when IBM does not answer are tested (never a
   success);
@@ -36,6 +36,7 @@ from mlflow_server import MlflowServer
 from ui_supercluster import down_connection_env, write_declaration
 
 ADMIN_PASSWORD = "admin-password-of-the-test-server"
+ADMIN = {"login": "admin", "password": ADMIN_PASSWORD}  # the MLflow server's admin, as connection fields
 
 
 def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) -> str:
@@ -44,31 +45,22 @@ def _connection(monkeypatch: pytest.MonkeyPatch, conn_id: str, **fields: Any) ->
     return conn_id
 
 
-def _running_mlflow(folder: Path, admin_password: str | None = None) -> Iterator[MlflowServer]:
-    """A real MLflow server, given time to start on a busy machine, and stopped even if it never answered."""
-    server = MlflowServer(folder, free_port(), admin_password=admin_password)
-    try:
-        server.start(timeout=300)
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture(scope="module")
 def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    yield from _running_mlflow(tmp_path_factory.mktemp("mlflow"))
-
-
-@pytest.fixture(scope="module")
-def mlflow_with_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    yield from _running_mlflow(tmp_path_factory.mktemp("mlflow-auth"), ADMIN_PASSWORD)
+    """A real MLflow server with MLflow's basic-auth app (one server: each takes minutes to start on a busy machine)."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"), free_port(), admin_password=ADMIN_PASSWORD)
+    try:
+        server.start(timeout=480)
+        yield server
+    finally:
+        server.stop()  # also when it never answered
 
 
 # --- MLflow ------------------------------------------------------------------------------
 
 
 def test_mlflow_server_that_answers(mlflow: MlflowServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn_id = _connection(monkeypatch, "tc_mlflow", conn_type="mlflow", host=mlflow.url)
+    conn_id = _connection(monkeypatch, "tc_mlflow", conn_type="mlflow", host=mlflow.url, **ADMIN)
     assert MlflowHook(conn_id).test_connection() == (
         True,
         f"Connected to MLflow at {mlflow.url} (each DAG records to its experiment airflow/<dag_id>)",
@@ -80,7 +72,7 @@ def test_mlflow_from_host_port_and_scheme_with_an_experiment(
 ) -> None:
     conn_id = _connection(
         monkeypatch, "tc_mlflow_parts", conn_type="mlflow", host="127.0.0.1", port=mlflow.port, schema="http",
-        extra={"experiment": "airflow/all-dags"},
+        extra={"experiment": "airflow/all-dags"}, **ADMIN,
     )  # fmt: skip
     ok, message = MlflowHook(conn_id).test_connection()
     assert ok, message
@@ -88,6 +80,19 @@ def test_mlflow_from_host_port_and_scheme_with_an_experiment(
         f"Connected to MLflow at {mlflow.url} (experiment 'airflow/all-dags' does not exist yet; "
         "the first record creates it)"
     )
+
+
+@pytest.mark.parametrize("credentials", [{}, {"login": "admin", "password": "not-the-password"}])
+def test_mlflow_server_refusing_the_credentials(
+    credentials: dict[str, str], mlflow: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's /health answers anyone: the test must still see that the credentials are refused."""
+    conn_id = _connection(monkeypatch, "tc_mlflow_badauth", conn_type="mlflow", host=mlflow.url, **credentials)
+    ok, message = MlflowHook(conn_id).test_connection()
+    assert not ok
+    assert message.startswith(f"The MLflow tracking server at {mlflow.url} refused the connection's credentials (401 ")
+    assert message.endswith("check the username and password, or the token")
+    assert "not-the-password" not in message
 
 
 def test_mlflow_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,28 +104,6 @@ def test_mlflow_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
         f"The MLflow tracking server at {url} did not answer its /health check within 5 s: "
         "check host, port and scheme, and that the server runs"
     )
-
-
-def test_mlflow_basic_auth_with_the_right_and_a_wrong_password(
-    mlflow_with_auth: MlflowServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    good = _connection(
-        monkeypatch, "tc_mlflow_auth", conn_type="mlflow", host=mlflow_with_auth.url, login="admin",
-        password=ADMIN_PASSWORD,
-    )  # fmt: skip
-    ok, message = MlflowHook(good).test_connection()
-    assert ok, message
-
-    bad = _connection(
-        monkeypatch, "tc_mlflow_badauth", conn_type="mlflow", host=mlflow_with_auth.url, login="admin",
-        password="not-the-password",
-    )  # fmt: skip
-    ok, message = MlflowHook(bad).test_connection()
-    assert not ok
-    assert message.startswith(f"The MLflow tracking server at {mlflow_with_auth.url} refused the connection's ")
-    assert "401" in message
-    assert message.endswith("check the username and password, or the token")
-    assert "not-the-password" not in message
 
 
 def test_mlflow_credentials_in_the_uri_stay_out_of_the_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,8 +360,9 @@ def test_the_api_server_serves_the_connection_forms(api_server: ApiServer) -> No
 @pytest.mark.slow
 def test_the_api_servers_test_button_runs_test_connection(api_server: ApiServer, mlflow: MlflowServer) -> None:
     answer = api_server.call(
-        "POST", "/api/v2/connections/test", {"connection_id": "tc_ui_mlflow", "conn_type": "mlflow", "host": mlflow.url}
-    )
+        "POST", "/api/v2/connections/test",
+        {"connection_id": "tc_ui_mlflow", "conn_type": "mlflow", "host": mlflow.url, **ADMIN},
+    )  # fmt: skip
     assert answer == {
         "status": True,
         "message": f"Connected to MLflow at {mlflow.url} (each DAG records to its experiment airflow/<dag_id>)",
