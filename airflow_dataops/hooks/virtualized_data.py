@@ -508,7 +508,8 @@ class VirtualizedDataHook(DbApiHook):
         """
         if self.engine == "trino":
             return DbApiHook.get_openlineage_authority_part(self.connection, default_port=TRINO_PORTS["http"])
-        return str(self.connection.extra_dejson.get("asset_authority", "localhost:8080"))
+        # `or`: the connection form saves an empty field as null.
+        return str(self.connection.extra_dejson.get("asset_authority") or "localhost:8080")
 
     def table_asset_uri(self, table: str | TableName) -> str:
         """``trino://host:port/catalog/schema/table`` for ``table``."""
