@@ -76,7 +76,8 @@ class MlflowServer:
                         return
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError(f"mlflow server did not answer within {timeout} s")
+        self.stop()  # never leave a server behind when it was too slow to start
+        raise RuntimeError(f"mlflow server did not answer within {timeout} s; see {self.folder / 'server.log'}")
 
     def stop(self) -> None:
         """Kill it (as a crash would) and wait for its workers to go."""
