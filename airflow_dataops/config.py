@@ -36,7 +36,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     ),
     "lineage_send_timeout": _option(
         "Seconds a task waits, after its work is done, for MLflow to take its lineage records; "
-        "what is not taken by then waits in the spool.",
+        "what is not taken by then waits in the spool. Capped 2 s below [core] task_success_overtime, "
+        "after which Airflow's supervisor ends the task process.",
         "10",
         kind="float",
     ),

@@ -59,6 +59,7 @@ class AirflowDeployment:
     dags_folder: Path
     executor: str = "LocalExecutor"
     workers: int = 0
+    worker_concurrency: int = 4
     extra_env: dict[str, str] = field(default_factory=dict)
     database: str = field(default_factory=lambda: f"dataops_deploy_{uuid.uuid4().hex[:12]}")
     api_port: int = field(default_factory=free_port)
@@ -161,7 +162,8 @@ class AirflowDeployment:
             home = self.worker_home(number)
             home.mkdir(parents=True, exist_ok=True)
             name = f"worker-{number}"
-            self._spawn(name, ["celery", "worker", "--concurrency", "4", "--celery-hostname", name], home=home)
+            concurrency = str(self.worker_concurrency)
+            self._spawn(name, ["celery", "worker", "--concurrency", concurrency, "--celery-hostname", name], home=home)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()

@@ -99,3 +99,25 @@ def test_rest_and_client_write_the_same_runs(
     assert (child["status"], child["times"]) == ("FAILED", (2_000, 5_000))
     assert (len(child["params"]), child["tags"]["tag.149"]) == (120, "149")
     assert [name for name, *_ in child["inputs"]] == ["trino://h/c/s/in", "trino://h/c/s/out"]
+
+
+@pytest.mark.parametrize(
+    ("send_timeout", "overtime", "waited"),
+    [("10", "20", 10.0), ("60", "20", 18.0), ("60", "90", 60.0), ("5", "1", 0.0)],
+)
+def test_a_task_stops_sending_before_the_supervisor_ends_it(
+    monkeypatch: pytest.MonkeyPatch, send_timeout: str, overtime: str, waited: float
+) -> None:
+    """Airflow's supervisor kills a successful task ``task_success_overtime`` s after it reported."""
+    from airflow_dataops.lineage.settings import send_timeout as wait
+
+    monkeypatch.setenv("AIRFLOW__DATAOPS__LINEAGE_SEND_TIMEOUT", send_timeout)
+    monkeypatch.setenv("AIRFLOW__CORE__TASK_SUCCESS_OVERTIME", overtime)
+    assert wait() == waited
+
+
+def test_airflow_still_has_the_supervisors_overtime_option() -> None:
+    """Contract: the option the send wait is capped by exists, with the default the docs name."""
+    from airflow.providers.common.compat.sdk import conf
+
+    assert conf.getfloat("core", "task_success_overtime") == 20.0

@@ -24,6 +24,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from typing import Any
 
 from airflow_dataops.core.lineage import LineageRecord
@@ -47,13 +48,15 @@ def connected_hook() -> Any:
     return hook
 
 
-def send_unlocked(spool: Spool, hook: Any) -> int:
+def send_unlocked(spool: Spool, hook: Any, health_timeout: float = 3.0) -> int:
     """Send ``spool`` (its sender lock held by the caller); stop at the first failure.
 
     A failure is noted in the spool, so that the next task's log says why lineage waits.
+    ``health_timeout`` bounds the health check: a server that is down refuses at once,
+    but a busy one may answer slowly, and a task that may wait longer gives it that time.
     """
     conn_id, sent = hook.mlflow_conn_id, 0
-    if spool.pending() and not hook.reachable():
+    if spool.pending() and not hook.reachable(health_timeout):
         spool.note_problem(
             f"{hook.tracking_uri} does not answer; check that the tracking server runs and that connection "
             f"{conn_id!r} names it (host and port, or the tracking_uri extra)"
@@ -99,10 +102,11 @@ def send_within(spool: Spool, hook: Any, seconds: float) -> bool:
     def send() -> None:
         try:
             with spool.sending(wait=True):
-                send_unlocked(spool, hook)
+                send_unlocked(spool, hook, health_timeout=max(3.0, deadline - time.monotonic()))
         except Exception as error:  # lineage never fails a task
             log.warning("MLflow lineage: sending failed: %s", error)
 
+    deadline = time.monotonic() + seconds
     sender = threading.Thread(target=send, name="dataops-lineage-send", daemon=True)
     sender.start()
     sender.join(seconds)

@@ -18,6 +18,20 @@ def spool_folder() -> str:
     return option("lineage_spool") or os.path.join(home, "dataops", "lineage-spool")
 
 
+#: Seconds kept between the end of a task's send and the supervisor's kill.
+OVERTIME_MARGIN = 2.0
+
+
 def send_timeout() -> float:
-    """How long a task waits for MLflow to take its records (``[dataops] lineage_send_timeout``)."""
-    return float(option("lineage_send_timeout") or 0)
+    """How long a task waits for MLflow to take its records (``[dataops] lineage_send_timeout``).
+
+    A task that reported success is ended by Airflow's supervisor ``[core]
+    task_success_overtime`` seconds later (SIGTERM, then SIGKILL), and a send cut that way
+    leaves a claimed record on the worker's disk, lost with an ephemeral worker. So the
+    wait ends before the supervisor's: raise both where MLflow may be slow.
+    """
+    from airflow.providers.common.compat.sdk import conf
+
+    wanted = float(option("lineage_send_timeout") or 0)
+    overtime = float(conf.getfloat("core", "task_success_overtime", fallback=20.0))
+    return max(0.0, min(wanted, overtime - OVERTIME_MARGIN))

@@ -59,3 +59,22 @@ with DAG("lineage_sql", start_date=datetime(2026, 1, 1), schedule=None, tags=["t
     )
     totals >> report()
 # --8<-- [end:howto_lineage_sql]
+
+
+@task
+def part(number: int) -> int:
+    """One of several tasks that run at once, on whichever worker takes it."""
+    import time
+
+    time.sleep(2)
+    return number * number
+
+
+@task
+def total(parts: Any) -> int:
+    """Collects the mapped tasks' results."""
+    return sum(parts)
+
+
+with DAG("lineage_fanout", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"]):
+    total(part.expand(number=list(range(8))))
