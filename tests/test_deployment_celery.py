@@ -11,7 +11,6 @@ quantum facts and a deferred pod's failover work when the try resumes on any wor
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -20,11 +19,12 @@ from pathlib import Path
 import pytest
 
 from airflow_deployment import AirflowDeployment, running_deployment
-from kube_clusters import SimulatedCluster, start_test_clusters
+from kube_clusters import SimulatedCluster
 from mlflow_server import MlflowServer, start_mlflow_server
-from test_deployment import blocked_seconds, pod_creates, wait_for_lineage
+from test_deployment import blocked_seconds, clusters, pod_creates, wait_for_lineage
 
 pytestmark = [pytest.mark.slow, pytest.mark.deployment]
+__all__ = ["clusters"]  # test_deployment's fixture, here on this module's Celery deployment
 TEST_DAGS = Path(__file__).parent / "dags"
 WORKERS = 2
 
@@ -131,19 +131,6 @@ def test_quantum_facts_reach_lineage_and_the_page_from_any_worker(
     page = deployment.client.get_json("/dataops/api/overview")
     (quantum,) = [r for r in page["quantum"]["runs"] if r["run_id"] == run_id]
     assert quantum["tasks"][0]["backend"] == backend  # the services' machine read the worker's facts
-
-
-@pytest.fixture(scope="module")
-def clusters(deployment: AirflowDeployment) -> Iterator[dict[str, SimulatedCluster]]:
-    started = start_test_clusters()
-    try:
-        for cluster in started.values():
-            extra = json.dumps({"kube_config": cluster.kubeconfig()})
-            deployment.client.set_connection(cluster.conn_id, "kubernetes", extra=extra)
-        yield started
-    finally:
-        for cluster in started.values():
-            cluster.stop()
 
 
 def test_a_deferred_pod_fails_over_and_resumes_on_a_worker(

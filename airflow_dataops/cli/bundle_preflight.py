@@ -33,6 +33,7 @@ from typing import Any
 from airflow_dataops.core.errors import InvalidInputError
 from airflow_dataops.core.placement.arguments import PlacementArgs
 from airflow_dataops.core.placement.supercluster import Supercluster
+from airflow_dataops.operators._templating import is_templated
 
 PLACEHOLDER = "__jinja__"
 _JINJA_EXPRESSION = re.compile(r"\{\{.*?\}\}", re.DOTALL)
@@ -48,19 +49,6 @@ class Finding:
     message: str
     line: int | None = None
     severity: str = "error"
-
-
-def is_templated(value: object) -> bool:
-    """Whether ``value`` (or any string inside it) holds Jinja that only run time can render."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if hasattr(value, "iter_references"):  # an XComArg: an upstream task's value, known at run time
-        return True
-    if isinstance(value, Mapping):
-        return any(is_templated(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(is_templated(v) for v in value)
-    return False
 
 
 # ----------------------------------------------------------------------------- placement
