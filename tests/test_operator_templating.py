@@ -333,3 +333,32 @@ def test_a_literal_value_that_is_no_arn_is_refused_when_the_dag_is_parsed() -> N
 
     with dag_of("parse_time"), pytest.raises(InvalidInputError, match="task 's', field 'task_arn': 'arn:aws:s3:::b'"):
         QuantumTaskSensor(task_id="s", task_arn="arn:aws:s3:::b")
+
+
+def test_supercluster_pod_reads_is_taken_as_given_and_read_once_rendered() -> None:
+    """``reads`` (templated) from Jinja or an upstream task: kept at parse, a list once Airflow rendered it."""
+    from airflow.sdk import DAG, task
+
+    from airflow_dataops.core.errors import InvalidInputError
+    from airflow_dataops.operators.kubernetes import SuperclusterPodOperator
+
+    with DAG("templated_reads", schedule=None):
+
+        @task
+        def uris() -> list[str]:
+            return ["s3://lake/a"]
+
+        upstream = uris()
+        from_jinja = SuperclusterPodOperator(task_id="from_jinja", image="busybox", reads="{{ params.uris }}")
+        from_task = SuperclusterPodOperator(task_id="from_task", image="busybox", reads=upstream)
+        literal = SuperclusterPodOperator(task_id="literal", image="busybox", reads=("s3://lake/b",))
+    assert from_jinja.reads == "{{ params.uris }}"  # not ['{', '{', ' ', 'p', ...]
+    assert from_task.upstream_task_ids == {"uris"}
+    assert literal._rendered_reads() == ["s3://lake/b"]
+    from_jinja.reads = "['s3://lake/a', 's3://lake/c']"  # what Airflow renders a list param to
+    assert from_jinja._rendered_reads() == ["s3://lake/a", "s3://lake/c"]
+    from_jinja.reads = "s3://lake/one"
+    assert from_jinja._rendered_reads() == ["s3://lake/one"]
+    from_task.reads = {"not": "a list"}  # type: ignore[assignment]  # what a bad XCom may render to
+    with pytest.raises(InvalidInputError, match=r"'reads'.*is not a list of URIs"):
+        from_task._rendered_reads()

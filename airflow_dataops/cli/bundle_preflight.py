@@ -59,7 +59,7 @@ def placement_findings(
     pod: Mapping[str, Any],
     placement: PlacementArgs,
     *,
-    reads: Iterable[str] = (),
+    reads: Any = (),
     dag_tags: Iterable[str] = (),
 ) -> list[Finding]:
     """Whether at least one declared target can run the pod and the task is entitled to it."""
@@ -68,7 +68,8 @@ def placement_findings(
     try:
         requirements = placement.requirements(
             pod,
-            reads=[uri for uri in reads if not is_templated(uri)],  # ranking only, never feasibility
+            # Ranking only, never feasibility: a templated `reads` (or URI) is known at run time only.
+            reads=[] if isinstance(reads, str) or is_templated(reads) else [u for u in reads if not is_templated(u)],
             dag_tags=dag_tags,
         )
         decide(supercluster, requirements, live=None, policies=placement.policies, preference=placement.preference)

@@ -56,11 +56,12 @@ from airflow_dataops.core.placement.names import TARGET_LABEL
 from airflow_dataops.links.supercluster import MlflowRunLink, SuperclusterTargetLink
 from airflow_dataops.operators._failover import Breaker, TargetFault, bounded, status_fault
 from airflow_dataops.operators._openlineage import OpenLineageFacets
+from airflow_dataops.operators._templating import invalid, is_templated, shown, structure_from_text
 
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from airflow.sdk import Context
+    from airflow.sdk import Context, XComArg
     from airflow.triggers.base import BaseTrigger
     from kubernetes.client import CoreV1Api
     from kubernetes.client import models as k8s
@@ -260,7 +261,8 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
     on_failover_callback: Notifiers = None
     #: Validated placement arguments and the URIs the task reads (set when the task is built).
     placement: PlacementArgs
-    reads: list[Any]
+    #: As given until rendered: a list, a Jinja string or an XComArg (read with ``_rendered_reads``).
+    reads: Sequence[str] | str | XComArg
 
     def __init__(
         self,
@@ -270,7 +272,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         preference: Sequence[str] = (),
         gpu_type: str | None = None,
         features: Sequence[str] = (),
-        reads: Sequence[str] = (),
+        reads: Sequence[str] | str | XComArg = (),
         allowed_regions: Sequence[str] = (),
         max_hourly_price: float | None = None,
         team: str | None = None,
@@ -300,7 +302,7 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
 
     @classmethod
     def route(
-        cls, task: KubernetesPodOperator, *, reads: Sequence[str] = (), **placement: Any
+        cls, task: KubernetesPodOperator, *, reads: Sequence[str] | str | XComArg = (), **placement: Any
     ) -> SuperclusterPodOperator:
         """Turn an existing KubernetesPodOperator task into a routed one, in place (for cluster policies).
 
@@ -329,16 +331,14 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         if task.in_cluster is not None or task.config_file is not None or task.cluster_context is not None:
             task.in_cluster = task.config_file = task.cluster_context = None
         reads = given.pop("reads", None)
-        reads = list(reads) if reads else []
         callback = given.pop("on_failover_callback", None)
         # BaseOperator.__setattr__ records init arguments and the upstream tasks of XComArgs
         # in template fields: plain strings and a frozen dataclass give it nothing to record.
         object.__setattr__(task, "placement", _placement_args(task.task_id, given))
-        for uri in reads:
-            if not isinstance(uri, str):  # e.g. an XComArg: BaseOperator makes its producer upstream
-                task.reads = reads
-                break
+        if isinstance(reads, str) or is_templated(reads):  # a list only once rendered (_rendered_reads)
+            task.reads = reads  # an XComArg's producer becomes upstream
         else:
+            reads = list(reads) if reads else []
             object.__setattr__(task, "reads", reads)
         if callback is not None:  # the class default otherwise
             object.__setattr__(task, "on_failover_callback", callback)
@@ -548,13 +548,26 @@ class SuperclusterPodOperator(OpenLineageFacets, KubernetesPodOperator):
         hook.check_connections()
         return hook
 
+    def _rendered_reads(self) -> list[str]:
+        """``reads`` once rendered: a list, a list rendered to text (``"['s3://a', ...]"``), or one URI."""
+        value = structure_from_text(self.reads)
+        if isinstance(value, str):
+            value = [value] if value.strip() else []
+        if not isinstance(value, list | tuple) or not all(isinstance(uri, str) for uri in value):
+            raise invalid(
+                self.task_id, "reads", f"{shown(value)} is not a list of URIs",
+                "give a list of strings (or a template or task result that renders to one)",
+            )  # fmt: skip
+        return list(value)
+
     def _declaration_path(self, context: Context) -> Path:
         return _declaration_of(self.placement, context["dag"].fileloc)
 
     def _decide(self, hook: SuperclusterHook, context: Context) -> Decision:
         unknown_targets(self.task_id, self.placement, [t.name for t in hook.supercluster.targets], hook.declaration)
         pod = self._sizing_pod(context)
-        requirements = self.placement.requirements(pod, reads=self.reads, dag_tags=sorted(context["dag"].tags or ()))
+        reads = self._rendered_reads()
+        requirements = self.placement.requirements(pod, reads=reads, dag_tags=sorted(context["dag"].tags or ()))
         decision = hook.decide(requirements, self.placement.policies, self.placement.preference)
         self.log.info("Placement of %s: %s\n%s", self.task_id, decision.chosen.target, decision.explain())
         self.publish(context, facts.PLACEMENT, cast("facts.PlacementDecision", decision.to_dict()))
