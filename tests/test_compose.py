@@ -21,8 +21,8 @@ import tomllib
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from types import ModuleType, SimpleNamespace
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -230,10 +230,11 @@ def test_connection_ids_are_the_ones_the_code_uses() -> None:
 def test_every_connection_parses_with_a_registered_type() -> None:
     from airflow.models.connection import Connection
     from airflow.providers.cncf.kubernetes.get_provider_info import get_provider_info as cncf_info
+    from airflow.providers.trino.get_provider_info import get_provider_info as trino_info
 
     from airflow_dataops.get_provider_info import get_provider_info
 
-    providers: list[Callable[[], dict[str, Any]]] = [get_provider_info, cncf_info]  # cncf's is unannotated
+    providers: list[Callable[[], dict[str, Any]]] = [get_provider_info, cncf_info, trino_info]  # unannotated
     registered = {c["connection-type"] for info in providers for c in info()["connection-types"]}
     for conn_id, value in connections().items():
         assert value["conn_type"] in registered, f"{conn_id}: type {value['conn_type']!r} is registered by no provider"
@@ -304,7 +305,8 @@ def test_the_declaration_names_exactly_the_compose_clusters(monkeypatch: pytest.
     # The operators read the declaration named by AIRFLOW_DATAOPS_SUPERCLUSTER, mounted from deploy/.
     monkeypatch.setenv("AIRFLOW_DATAOPS_SUPERCLUSTER", declared)
     operator = SuperclusterPodOperator(task_id="t", image="python:3.11-slim")
-    assert operator._declaration_path({}) == Path(declared)
+    dag_file = SimpleNamespace(fileloc="/opt/airflow/dags/showcase.py")  # the environment wins over the DAG's folder
+    assert operator._declaration_path(cast("Any", {"dag": dag_file})) == Path(declared)
 
 
 def test_kubeconfigs_are_rewritten_to_the_service_names(tmp_path: Path) -> None:
