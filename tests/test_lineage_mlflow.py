@@ -132,11 +132,13 @@ def test_the_periodic_sender_delivers_what_waits_until_stopped(
     import subprocess
     import sys
 
+    from airflow_dataops.lineage.delivery import BackgroundSender
     from airflow_dataops.lineage.spool import Spool
 
     server.stop()
     try:
         dag_run = run("lineage_plain")
+        BackgroundSender.flush()  # the DAG run's record is spooled by this process's background thread
         assert Spool(configured).pending() == 3
         periodic = subprocess.Popen(
             [sys.executable, "-m", "airflow_dataops.lineage", "send", "--every", "0.5"],
