@@ -37,16 +37,20 @@ def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeployment]:
-    root = tmp_path_factory.mktemp("deployment")
-    # A custom XCom backend, as deployments use: the database holds references only.
-    backend = {
+def xcom_backend_env(root: Path) -> dict[str, str]:
+    """A custom XCom backend, as deployments use: the database holds references, the values
+    are files in a store every machine reaches (it stands for object storage)."""
+    return {
         "AIRFLOW__CORE__XCOM_BACKEND": "file_xcom_backend.FileXComBackend",
         "DATAOPS_TEST_XCOM_STORE": str(root / "xcom-store"),
         "PYTHONPATH": str(Path(__file__).parent),
     }
-    with running_deployment(root, TEST_DAGS, extra_env=backend) as started:
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowDeployment]:
+    root = tmp_path_factory.mktemp("deployment")
+    with running_deployment(root, TEST_DAGS, extra_env=xcom_backend_env(root)) as started:
         started.client.set_connection("lineage_secret", "generic", password=SECRET)
         yield started
 

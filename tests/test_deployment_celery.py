@@ -20,29 +20,20 @@ import pytest
 
 from airflow_deployment import AirflowDeployment, running_deployment
 from kube_clusters import SimulatedCluster
-from mlflow_server import MlflowServer, start_mlflow_server
-from test_deployment import blocked_seconds, clusters, pod_creates, wait_for_lineage
+from mlflow_server import MlflowServer
+from test_deployment import blocked_seconds, clusters, mlflow, pod_creates, wait_for_lineage, xcom_backend_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.deployment]
-__all__ = ["clusters"]  # test_deployment's fixture, here on this module's Celery deployment
+__all__ = ["clusters", "mlflow"]  # test_deployment's fixtures, here for this module's Celery deployment
 TEST_DAGS = Path(__file__).parent / "dags"
 WORKERS = 2
-
-
-@pytest.fixture(scope="module")
-def mlflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    server = start_mlflow_server(tmp_path_factory.mktemp("mlflow"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory, mlflow: MlflowServer) -> Iterator[AirflowDeployment]:
     root = tmp_path_factory.mktemp("celery")
     shared = {
-        "AIRFLOW__CORE__XCOM_BACKEND": "file_xcom_backend.FileXComBackend",
-        "DATAOPS_TEST_XCOM_STORE": str(root / "xcom-store"),  # stands for object storage all machines reach
-        "PYTHONPATH": str(Path(__file__).parent),
+        **xcom_backend_env(root),
         # Ephemeral workers: a task waits longer for a busy MLflow rather than leave records on its disk.
         "AIRFLOW__DATAOPS__LINEAGE_SEND_TIMEOUT": "60",
         "AIRFLOW__CORE__TASK_SUCCESS_OVERTIME": "90",  # the supervisor would end the task after 20 s
